@@ -1,0 +1,174 @@
+// Package config owns the bot's settings: it turns the YAML config file and
+// the environment into a validated *Config, and it is the only package that
+// reads environment variables (through an injected getenv).
+//
+// A bad config is refused, never half-applied: Parse reports every problem it
+// finds as FILE:LINE: KEY: message, in line order, so an admin can fix the
+// file in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/internbot/internbot/posting"
+)
+
+// Config is the validated configuration the bot runs with.
+type Config struct {
+	File         string         // path it was loaded from; "" = built-in default
+	Timezone     *time.Location // zone for schedules and deadlines; default UTC
+	TimezoneName string
+	Channel      string   // reminders channel id; "" = reminders are logged, not posted
+	Admins       []string // user ids allowed to run admin commands
+	Poll         Poll
+	Reminders    Reminders
+	Deadlines    []Deadline
+	Posting      *posting.Posting
+
+	postingFrom string // file the posting came from; "" = the embedded default
+}
+
+// Poll is what the bot asks and which reaction means which answer.
+type Poll struct {
+	Question string
+	Options  []PollOption // in display order
+}
+
+// PollOption maps a reaction name (without colons) to an answer.
+type PollOption struct {
+	Reaction string
+	Answer   string
+}
+
+// Reminders says when deadline reminders go out.
+type Reminders struct {
+	Schedule   string // robfig/cron spec, run in Config.Timezone; see ParseSchedule
+	DaysBefore []int  // remind this many days before each deadline (0 = on the day)
+	DM         bool   // also send one DM per deadline per day to each person whose answer is yes or maybe
+}
+
+// Deadline is a named date people are reminded about.
+type Deadline struct {
+	Name string
+	Date Date
+}
+
+// Defaults for keys the file leaves out.
+const (
+	DefaultSchedule = "0 9 * * *"
+	maxOptions      = 10
+	maxDaysBefore   = 365
+	maxFileSize     = 1 << 20
+)
+
+// DefaultOptions returns the default poll options: yes, maybe, no.
+func DefaultOptions() []PollOption {
+	return []PollOption{
+		{Reaction: "white_check_mark", Answer: "yes"},
+		{Reaction: "thinking_face", Answer: "maybe"},
+		{Reaction: "x", Answer: "no"},
+	}
+}
+
+// Default returns the configuration used when there is no file, which is
+// also what every key the file leaves out falls back to.
+func Default() *Config {
+	p := posting.Default()
+	return &Config{
+		Timezone:     time.UTC,
+		TimezoneName: "UTC",
+		Poll:         Poll{Question: p.Question, Options: DefaultOptions()},
+		Reminders: Reminders{
+			Schedule:   DefaultSchedule,
+			DaysBefore: []int{14, 7, 3, 1, 0},
+			DM:         true,
+		},
+		Posting: p,
+	}
+}
+
+// Load reads and parses the config file at path; "" means no file, the defaults.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Default(), nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config file %s does not exist", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if info.IsDir() {
+		return nil, fmt.Errorf("config file %s is a directory", path)
+	}
+	if info.Size() > maxFileSize {
+		return nil, fmt.Errorf("config file %s is too large (%d bytes; the limit is %d)", path, info.Size(), maxFileSize)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Error is one problem in a config file. Line is 0 when the YAML parser
+// could not say where the problem is.
+type Error struct {
+	File string
+	Line int
+	Key  string // dotted path, e.g. "poll.options[1].reaction"; "" for the file as a whole
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(displayFile(e.File))
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	b.WriteString(": ")
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+func displayFile(file string) string {
+	if file == "" {
+		return "config"
+	}
+	return file
+}
+
+// Errors is every problem found in a config file, in line order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find the individual *Error values.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
