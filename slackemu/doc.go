@@ -1,0 +1,79 @@
+// Package slackemu owns the Slack emulator that end-to-end tests and the
+// `internbot console` command run the real bot against: Slack's Web API over
+// HTTP and Socket Mode over WebSocket, on loopback, in one process.
+//
+// The bot needs no special code path: it is built with
+// slack.OptionAPIURL(emu.APIURL()) and runs slack-go's socketmode.Client,
+// which calls apps.connections.open, dials the returned ws:// URL, receives
+// hello, answers pings and acks envelopes exactly as it would with Slack.
+//
+// # What is emulated
+//
+// Web API (POST or GET at /api/<method>; form, multipart or JSON bodies; the
+// token as "Authorization: Bearer" or a token parameter):
+// auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral,
+// chat.update, chat.delete, chat.getPermalink, reactions.add,
+// reactions.remove, reactions.get, conversations.open,
+// conversations.history, conversations.info, users.info. Replies use Slack's
+// {"ok":true,...} / {"ok":false,"error":"..."} envelopes with HTTP 200, and
+// the error codes Slack documents for each method (not_authed, invalid_auth,
+// not_allowed_token_type, channel_not_found, not_in_channel, no_text,
+// msg_too_long, invalid_blocks, message_not_found, cant_update_message,
+// already_reacted, no_reaction, user_not_found, user_not_in_channel, ...).
+// Unknown methods get HTTP 404 with unknown_method. apps.connections.open
+// takes only an app token (xapp-), only in the Authorization header, and
+// returns a single-use ws:// URL. Fail injects 429 + Retry-After (which
+// slack-go turns into *slack.RateLimitedError), 5xx, ok:false errors or
+// delays per method; RevokeTokens makes every call invalid_auth.
+//
+// Socket Mode (WebSocket at /link): hello with num_connections, debug_info and
+// connection_info; server pings every Options.PingInterval and pongs to the
+// app's pings (both switchable with SetPings); envelopes shaped as in Slack's
+// Socket Mode docs (events_api with retry_attempt/retry_reason,
+// slash_commands with accepts_response_payload, interactive, disconnect with
+// reason and debug_info); up to 10 simultaneous connections, envelopes going
+// to the newest; acks ({"envelope_id":...,"payload":...}) resolve the
+// Pending that Send returned. DropSockets and Disconnect exercise slack-go's
+// reconnects.
+//
+// Drivers build payloads as Slack would: SlashCommand (with a working
+// response_url and a trigger_id), AddReaction / RemoveReaction (state change,
+// then reaction_added / reaction_removed in an event_callback with event_id,
+// event_time, authorizations, item and item_user), and ReactionEvent /
+// EventCallback for hand-made events. The bot's own reactions.add and
+// reactions.remove also produce events to the socket, as in Slack.
+//
+// The world is set up with AddUser, AddChannel (Channel.Private hides a
+// channel the bot is not in), SetMember and PostAsUser, and inspected with
+// Messages, Message, Reactions, IMChannel, Calls, Acks and Subscribe.
+//
+// Timestamps come from Options.Now (swappable with SetNow) as
+// "<seconds>.<6 digits>" and are strictly increasing per server.
+//
+// # Known differences from Slack
+//
+//   - One workspace, one app, one bot; no OAuth, scopes, enterprise grids,
+//     shared channels, files, threads views (conversations.replies), MPIMs,
+//     views, or interactive payload builders (send them with Send).
+//   - The bot has no chat:write.public: posting to a public channel it is
+//     not in is not_in_channel. reactions.* do not check membership.
+//   - Events Slack cannot deliver (no socket open) are dropped, not retried;
+//     unacked envelopes are never re-sent with retry_attempt > 0 (send
+//     retries yourself with Envelope.RetryAttempt/RetryReason).
+//   - Messages carry no generated rich_text blocks, attachments are accepted
+//     but not stored, unfurl/mrkdwn/parse/link_names flags are ignored, and
+//     reactions.get always returns every reacting user (as full=true does).
+//   - conversations.history omits thread replies (as Slack does) but parents
+//     get no reply_count/latest_reply; ephemerals and deleted messages are
+//     never returned by the Web API, though Messages() shows them.
+//   - A non-empty slash command ack payload is recorded as an ephemeral reply
+//     (Via "ack") unless its response_type is "in_channel", as Slack shows it.
+//   - response_url replies follow Slack's limits (5 uses, 30 minutes of
+//     emulator time); replace_original/delete_original act on the message
+//     the previous reply through the same URL created.
+//   - RevokeTokens also drops every socket, so slack-go's next
+//     apps.connections.open fails with invalid_auth and RunContext returns.
+//   - Rate limits only happen when injected with Fail.
+//   - Acks() keeps every ack for the server's lifetime; long benchmarks
+//     should expect that memory.
+package slackemu
