@@ -1,0 +1,475 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// Sentinel errors; callers check them with errors.Is.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrDuplicate    = errors.New("already exists")
+	ErrSchemaTooNew = errors.New("database schema is newer than this internbot")
+	ErrPollClosed   = errors.New("poll is closed")
+	ErrInvalid      = errors.New("invalid argument")
+)
+
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+// Option configures a DB in Open.
+type Option func(*DB)
+
+// WithNow sets the clock used for every stored time (tests control time with it).
+func WithNow(now func() time.Time) Option {
+	return func(db *DB) { db.now = now }
+}
+
+// WithLogger sets the logger; the DB adds component=storage.
+func WithLogger(l *slog.Logger) Option {
+	return func(db *DB) { db.log = l }
+}
+
+// DB is the internbot database. It is safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string
+	now  func() time.Time
+	log  *slog.Logger
+
+	// writeSem serializes this process's write transactions, so that they
+	// queue in Go (honouring ctx) instead of in SQLite's busy handler, which
+	// polls with sleeps. Other processes still meet _busy_timeout.
+	writeSem chan struct{}
+}
+
+// Open opens (creating if needed) the SQLite database at path, checks it
+// really is in WAL mode, refuses a schema newer than this binary and applies
+// the embedded migrations that are missing.
+//
+// A file that is not a SQLite database, or a database whose schema is newer
+// (ErrSchemaTooNew), is refused without being modified.
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("open db: empty path: %w", ErrInvalid)
+	}
+	db := &DB{
+		path:     path,
+		now:      time.Now,
+		log:      slog.New(slog.DiscardHandler),
+		writeSem: make(chan struct{}, 1),
+	}
+	for _, opt := range opts {
+		opt(db)
+	}
+	db.log = db.log.With("component", "storage")
+
+	dsn, err := dataSourceName(path)
+	if err != nil {
+		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	if db.db, err = sql.Open("sqlite3", dsn); err != nil {
+		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	// WAL: any number of readers alongside one writer. Writes are serialized
+	// by writeSem anyway, so the pool only needs room for the writer plus
+	// some concurrent readers. Connections are kept: each new one re-runs
+	// the DSN pragmas.
+	n := max(4, runtime.NumCPU()+2)
+	db.db.SetMaxOpenConns(n)
+	db.db.SetMaxIdleConns(n)
+
+	if err := db.open(ctx); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dsnParams are the project's one set of connection settings.
+const dsnParams = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+
+// dataSourceName builds the one DSN the project uses.
+func dataSourceName(p string) (string, error) {
+	uri, err := fileURI(p)
+	if err != nil {
+		return "", err
+	}
+	return uri + "?" + dsnParams, nil
+}
+
+// fileURI turns a path into a SQLite URI filename: '%', '?' and '#' (and
+// control bytes) are percent-escaped, and the path is made absolute so that
+// a leading "//" cannot read as a URI authority.
+func fileURI(p string) (string, error) {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("file:")
+	for i := 0; i < len(abs); i++ {
+		c := abs[i]
+		if c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	names, err := migrationNames()
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	// The DSN's journal_mode=WAL would rewrite the header of a database in
+	// another journal mode as soon as the pool connects, so an existing file
+	// is first checked through a query-only connection: a file that is not a
+	// database, a foreign database or a newer schema is refused untouched.
+	if err := precheck(ctx, db.path, names); err != nil {
+		return err
+	}
+
+	var mode string
+	if err := db.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return notADatabase(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal_mode is %q, want wal (WAL needs a local filesystem with shared memory)", mode)
+	}
+	return db.migrate(ctx, names)
+}
+
+// precheck runs checkSchema on an existing, non-empty file through a
+// query-only connection. Not mode=ro: a read-only connection cannot remove
+// the -wal and -shm files it creates when it closes.
+func precheck(ctx context.Context, path string, names []string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fi.Size() == 0 {
+		return nil
+	}
+	uri, err := fileURI(path)
+	if err != nil {
+		return err
+	}
+	ro, err := sql.Open("sqlite3", uri+"?_query_only=true&_busy_timeout=5000")
+	if err != nil {
+		return err
+	}
+	defer ro.Close()
+	ro.SetMaxOpenConns(1)
+	_, err = checkSchema(ctx, ro, names)
+	return err
+}
+
+// notADatabase gives the "not a database" and "corrupt" errors a clear message.
+func notADatabase(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+		return fmt.Errorf("not a SQLite database, or corrupt: %w", err)
+	}
+	return err
+}
+
+// migrationNames returns the embedded migration file names in apply order.
+func migrationNames() ([]string, error) {
+	paths, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(paths))
+	for i, p := range paths {
+		names[i] = path.Base(p)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// checkSchema only reads. It returns the migrations recorded, refusing a
+// database that records one this binary does not know (ErrSchemaTooNew) or
+// that has tables but no migrations table (not ours).
+func checkSchema(ctx context.Context, q querier, names []string) (map[string]bool, error) {
+	var hasTable int
+	if err := q.QueryRowContext(ctx,
+		`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'`).Scan(&hasTable); err != nil {
+		return nil, notADatabase(err)
+	}
+	applied := map[string]bool{}
+	if hasTable == 0 {
+		var tables int
+		if err := q.QueryRowContext(ctx,
+			`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).Scan(&tables); err != nil {
+			return nil, err
+		}
+		if tables > 0 {
+			return nil, fmt.Errorf("not an internbot database: it has %d tables but no migrations table", tables)
+		}
+		return applied, nil
+	}
+
+	rows, err := q.QueryContext(ctx, `SELECT name FROM migrations ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var unknown []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		applied[name] = true
+		if !slices.Contains(names, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("%w (has %s): upgrade internbot", ErrSchemaTooNew, strings.Join(unknown, ", "))
+	}
+	return applied, nil
+}
+
+// migrate applies the missing migrations in name order.
+func (db *DB) migrate(ctx context.Context, names []string) error {
+	applied, err := checkSchema(ctx, db.db, names)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if applied[name] {
+			continue
+		}
+		if err := db.applyMigration(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// applyMigration applies one migration in its own transaction. It checks
+// again under the write lock, in case another process applied it meanwhile.
+func (db *DB) applyMigration(ctx context.Context, name string) error {
+	body, err := fs.ReadFile(migrationFS, "migration/"+name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	if _, err := tx.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS migrations (name TEXT NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, name, tx.nowText); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	db.log.Info("migration applied", "name", name)
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("close db: %w", err)
+	}
+	return nil
+}
+
+// Path returns the path the database was opened with.
+func (db *DB) Path() string { return db.path }
+
+// Backup writes a consistent online copy of the database to dst with
+// VACUUM INTO. It refuses to overwrite dst (the error wraps fs.ErrExist).
+func (db *DB) Backup(ctx context.Context, dst string) error {
+	if dst == "" {
+		return fmt.Errorf("backup: empty destination: %w", ErrInvalid)
+	}
+	abs, err := filepath.Abs(dst)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := os.Lstat(abs); err == nil {
+		return fmt.Errorf("backup to %s: %w", dst, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// VACUUM INTO reads one snapshot, needs no write lock, and itself refuses
+	// a non-empty existing file, which closes the race with the check above.
+	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
+		return fmt.Errorf("backup to %s: %w", dst, err)
+	}
+	return nil
+}
+
+// CheckWritable proves the database accepts writes: it takes the write lock,
+// dirties a page and rolls back. Useful for a readiness probe.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE migrations SET applied_at = applied_at WHERE name = (SELECT min(name) FROM migrations)`); err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	return nil
+}
+
+// tx is a write transaction: it holds the process's write slot until it
+// ends, and carries one timestamp for every row it writes.
+type tx struct {
+	*sql.Tx
+	db      *DB
+	now     time.Time
+	nowText string
+	done    bool
+}
+
+// beginTx starts a write transaction (BEGIN IMMEDIATE through the DSN).
+func (db *DB) beginTx(ctx context.Context) (*tx, error) {
+	select {
+	case db.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	sqlTx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		<-db.writeSem
+		return nil, err
+	}
+	now := db.now().UTC().Truncate(time.Microsecond)
+	return &tx{Tx: sqlTx, db: db, now: now, nowText: formatTime(now)}, nil
+}
+
+func (tx *tx) Commit() error {
+	err := tx.Tx.Commit()
+	tx.release()
+	return err
+}
+
+func (tx *tx) Rollback() error {
+	err := tx.Tx.Rollback()
+	tx.release()
+	return err
+}
+
+func (tx *tx) release() {
+	if !tx.done {
+		tx.done = true
+		<-tx.db.writeSem
+	}
+}
+
+// querier is what read helpers need; *sql.DB and *tx both have it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// timeLayout is fixed width in UTC so stored times sort as strings.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// parseSlackTS turns a Slack timestamp ("1712345678.123456") into
+// microseconds, so that timestamps compare as numbers. Digits beyond the
+// sixth fractional one are dropped.
+func parseSlackTS(s string) (int64, error) {
+	secPart, frac, _ := strings.Cut(s, ".")
+	if secPart == "" || len(secPart) > 12 || !allDigits(secPart) || !allDigits(frac) {
+		return 0, fmt.Errorf("bad slack timestamp %q", s)
+	}
+	sec, err := strconv.ParseInt(secPart, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("bad slack timestamp %q", s)
+	}
+	var us int64
+	for i := range 6 {
+		us *= 10
+		if i < len(frac) {
+			us += int64(frac[i] - '0')
+		}
+	}
+	return sec*1_000_000 + us, nil
+}
+
+func formatSlackTS(us int64) string {
+	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY failure.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) &&
+		(se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+func validDay(day string) error {
+	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
+		return fmt.Errorf("day %q is not YYYY-MM-DD: %w", day, ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package storage
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestDataSourceName(t *testing.T) {
+	const params = "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	for _, tt := range []struct{ path, want string }{
+		{"/var/lib/internbot/internbot.db", "file:/var/lib/internbot/internbot.db" + params},
+		{"/tmp/a b/x.db", "file:/tmp/a b/x.db" + params},
+		{"/tmp/a?b#c%d.db", "file:/tmp/a%3Fb%23c%25d.db" + params},
+		{"//srv/x.db", "file:/srv/x.db" + params},
+	} {
+		got, err := dataSourceName(tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want {
+			t.Errorf("dataSourceName(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+	rel, err := dataSourceName("internbot.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs("internbot.db")
+	if rel != "file:"+abs+params {
+		t.Errorf("relative path: %q", rel)
+	}
+}
+
+func TestParseSlackTS(t *testing.T) {
+	for _, tt := range []struct {
+		ts   string
+		want int64
+		ok   bool
+	}{
+		{"1712345678.123456", 1712345678_123456, true},
+		{"1000.5", 1000_500000, true},
+		{"1000.25", 1000_250000, true},
+		{"1000", 1000_000000, true},
+		{"1000.1234567", 1000_123456, true},
+		{"", 0, false},
+		{".5", 0, false},
+		{"12a.5", 0, false},
+		{"1.-5", 0, false},
+		{"-1.5", 0, false},
+		{"1234567890123.0", 0, false},
+	} {
+		got, err := parseSlackTS(tt.ts)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSlackTS(%q) = %d, %v; want %d, ok=%v", tt.ts, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseSlackTS(f *testing.F) {
+	for _, s := range []string{"1712345678.123456", "1.5", "", "9.", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		us, err := parseSlackTS(s)
+		if err != nil {
+			return
+		}
+		if us < 0 {
+			t.Fatalf("parseSlackTS(%q) = %d < 0", s, us)
+		}
+		back, err := parseSlackTS(formatSlackTS(us))
+		if err != nil || back != us {
+			t.Fatalf("round trip of %q: %d -> %q -> %d, %v", s, us, formatSlackTS(us), back, err)
+		}
+	})
+}

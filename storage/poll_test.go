@@ -1,0 +1,156 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/internbot/internbot/storage"
+)
+
+func TestCreatePoll(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		opts := slices.Clone(testOptions)
+		p, err := db.CreatePoll(ctx, storage.Poll{Channel: "C1", TS: "1.000001", Question: "Q?", CreatedBy: "UADMIN", Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.ID == 0 || !p.CreatedAt.Equal(clock.Now()) || p.Closed() {
+			t.Errorf("created %+v", p)
+		}
+		opts[0].Answer = "changed later" // the poll keeps its own options
+		got, err := db.PollByMessage(ctx, "C1", "1.000001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != p.ID || got.Question != "Q?" || got.CreatedBy != "UADMIN" || !slices.Equal(got.Options, testOptions) || !got.CreatedAt.Equal(p.CreatedAt) {
+			t.Errorf("PollByMessage = %+v, want %+v", got, p)
+		}
+		if a, ok := got.Answer("thinking_face"); !ok || a != "maybe" {
+			t.Errorf("Answer(thinking_face) = %q, %v", a, ok)
+		}
+		if byID, err := db.PollByID(ctx, p.ID); err != nil || byID.ID != p.ID {
+			t.Errorf("PollByID = %+v, %v", byID, err)
+		}
+	})
+
+	t.Run("ErrDuplicate", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		p := storage.Poll{Channel: "C1", TS: "1.000001", Options: testOptions}
+		if _, err := db.CreatePoll(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreatePoll(ctx, p); !errors.Is(err, storage.ErrDuplicate) {
+			t.Fatalf("err = %v, want ErrDuplicate", err)
+		}
+		// Without a message ts yet, there is nothing to collide on.
+		for range 2 {
+			if _, err := db.CreatePoll(ctx, storage.Poll{Channel: "C1", Options: testOptions}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+
+	t.Run("ErrInvalid", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		for _, p := range []storage.Poll{
+			{Options: testOptions},
+			{Channel: "C1"},
+			{Channel: "C1", Options: []storage.PollOption{{Reaction: "x"}}},
+			{Channel: "C1", Options: []storage.PollOption{{Reaction: ":x:", Answer: "no"}}},
+			{Channel: "C1", Options: []storage.PollOption{{Reaction: "x", Answer: "no"}, {Reaction: "x", Answer: "nope"}}},
+		} {
+			if _, err := db.CreatePoll(ctx, p); !errors.Is(err, storage.ErrInvalid) {
+				t.Errorf("CreatePoll(%+v) = %v, want ErrInvalid", p, err)
+			}
+		}
+	})
+}
+
+func TestPolls(t *testing.T) {
+	ctx := context.Background()
+	db, clock := MustOpenDB(t)
+
+	for _, f := range []func(context.Context) (storage.Poll, error){
+		db.LatestPoll,
+		func(ctx context.Context) (storage.Poll, error) { return db.CurrentPoll(ctx, "C1") },
+		func(ctx context.Context) (storage.Poll, error) { return db.PollByMessage(ctx, "C1", "1.1") },
+	} {
+		if _, err := f(ctx); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("empty db: err = %v, want ErrNotFound", err)
+		}
+	}
+
+	create := func(channel, ts string) storage.Poll {
+		clock.Add(time.Minute)
+		p, err := db.CreatePoll(ctx, storage.Poll{Channel: channel, TS: ts, Options: testOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := create("C1", "1.1")
+	b := create("C2", "2.2")
+	c := create("C1", "3.3")
+
+	ids := func(ps []storage.Poll) []int64 {
+		var out []int64
+		for _, p := range ps {
+			out = append(out, p.ID)
+		}
+		return out
+	}
+
+	if p, err := db.CurrentPoll(ctx, "C1"); err != nil || p.ID != c.ID {
+		t.Errorf("CurrentPoll(C1) = %d, %v; want %d", p.ID, err, c.ID)
+	}
+	if p, err := db.CurrentPoll(ctx, "C2"); err != nil || p.ID != b.ID {
+		t.Errorf("CurrentPoll(C2) = %d, %v; want %d", p.ID, err, b.ID)
+	}
+	if p, err := db.LatestPoll(ctx); err != nil || p.ID != c.ID {
+		t.Errorf("LatestPoll = %d, %v; want %d", p.ID, err, c.ID)
+	}
+
+	closedAt := clock.Add(time.Minute)
+	closed, err := db.ClosePoll(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !closed.ClosedAt.Equal(closedAt) {
+		t.Errorf("ClosedAt = %v, want %v", closed.ClosedAt, closedAt)
+	}
+	if p, err := db.CurrentPoll(ctx, "C1"); err != nil || p.ID != c.ID || !p.Closed() {
+		t.Errorf("CurrentPoll after close = %+v, %v; want closed %d", p, err, c.ID)
+	}
+	if p, err := db.ClosePoll(ctx, c.ID); !errors.Is(err, storage.ErrPollClosed) || p.ID != c.ID {
+		t.Errorf("second ClosePoll = %+v, %v; want ErrPollClosed", p, err)
+	}
+	if _, err := db.ClosePoll(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("ClosePoll(99) = %v, want ErrNotFound", err)
+	}
+
+	open, err := db.OpenPolls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(open); !slices.Equal(got, []int64{a.ID, b.ID}) {
+		t.Errorf("OpenPolls = %v", got)
+	}
+	all, err := db.Polls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(all); !slices.Equal(got, []int64{a.ID, b.ID, c.ID}) {
+		t.Errorf("Polls = %v", got)
+	}
+	for _, p := range all {
+		if !slices.Equal(p.Options, testOptions) {
+			t.Errorf("poll %d options = %v", p.ID, p.Options)
+		}
+	}
+}
