@@ -576,3 +576,17 @@ func forgetUser(ctx context.Context, tx *tx, user string) error {
 	}
 	return nil
 }
+
+// NewestEventTS returns the newest Slack event_ts (as a time) among the stored reaction facts, or the
+// zero time if there are none. The bot uses it as a floor for reconciliation snapshots, so that a
+// local clock behind Slack's cannot make a snapshot look older than facts it has already seen.
+func (db *DB) NewestEventTS(ctx context.Context) (time.Time, error) {
+	var us sql.NullInt64
+	if err := db.db.QueryRowContext(ctx, `SELECT max(event_us) FROM reaction_facts`).Scan(&us); err != nil {
+		return time.Time{}, fmt.Errorf("newest event: %w", err)
+	}
+	if !us.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(us.Int64), nil
+}

@@ -467,3 +467,22 @@ func TestForgetUser(t *testing.T) {
 		t.Errorf("ForgetUser(\"\") = %v", err)
 	}
 }
+
+func TestNewestEventTS(t *testing.T) {
+	db, _ := MustOpenDB(t)
+	ctx := context.Background()
+	if got, err := db.NewestEventTS(ctx); err != nil || !got.IsZero() {
+		t.Fatalf("empty db: %v, %v", got, err)
+	}
+	p := mustCreatePoll(t, db)
+	if _, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+		{EventID: "Ev1", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: "1700000100.000200"},
+		{EventID: "Ev2", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: "1700000050.000000"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.NewestEventTS(ctx)
+	if err != nil || got.UnixMicro() != 1700000100000200 {
+		t.Fatalf("newest = %v (%d), %v", got, got.UnixMicro(), err)
+	}
+}

@@ -1,0 +1,133 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/internbot/internbot/posting"
+	"github.com/internbot/internbot/storage"
+)
+
+// Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
+const (
+	maxSectionText = 3000
+	maxHeaderText  = 150
+	maxBlocks      = 50
+)
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escape makes text safe inside mrkdwn: Slack reads <…> as links and mentions.
+func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+func mrkdwnSection(text string) slack.Block {
+	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxSectionText), false, false), nil, nil)
+}
+
+func contextBlock(text string) slack.Block {
+	return slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxSectionText), false, false))
+}
+
+// sectionBlocks renders one posting section, split over several blocks when its body is longer than
+// a section block may be.
+func sectionBlocks(s *posting.Section) []slack.Block {
+	var out []slack.Block
+	text := "*" + escape(s.Title) + "*\n" + escape(s.Body)
+	for len(text) > 0 {
+		chunk := text
+		if len(chunk) > maxSectionText {
+			cut := strings.LastIndexByte(chunk[:maxSectionText], '\n')
+			if cut <= 0 {
+				cut = len(truncate(chunk, maxSectionText-1)) - len("…")
+			}
+			chunk = text[:cut]
+		}
+		out = append(out, mrkdwnSection(chunk))
+		text = strings.TrimLeft(text[len(chunk):], "\n")
+	}
+	return out
+}
+
+func plainSection(s *posting.Section) string { return s.Title + "\n" + s.Body + "\n" }
+
+// renderPosting is the whole posting: a header, the summary, then every section; the text is the
+// plain fallback Slack shows in notifications and to clients without blocks.
+func renderPosting(p *posting.Posting) (string, []slack.Block) {
+	var text strings.Builder
+	text.WriteString(p.Title + "\n")
+	blocks := []slack.Block{slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(p.Title, maxHeaderText), false, false))}
+	if p.Summary != "" {
+		text.WriteString(p.Summary + "\n")
+		blocks = append(blocks, mrkdwnSection(escape(p.Summary)), slack.NewDividerBlock())
+	}
+	for i := range p.Sections {
+		s := &p.Sections[i]
+		text.WriteString(plainSection(s))
+		blocks = append(blocks, sectionBlocks(s)...)
+	}
+	return text.String(), capBlocks(blocks)
+}
+
+// renderMatches answers a question with the sections that matched it, best first.
+func renderMatches(p *posting.Posting, matches []posting.Match, command string) (string, []slack.Block) {
+	var text strings.Builder
+	var blocks []slack.Block
+	for _, m := range matches {
+		text.WriteString(plainSection(m.Section))
+		blocks = append(blocks, sectionBlocks(m.Section)...)
+	}
+	blocks = append(blocks, contextBlock(fmt.Sprintf("From “%s”. `%s details` shows the whole posting.", escape(truncate(p.Title, 200)), command)))
+	return text.String(), capBlocks(blocks)
+}
+
+func capBlocks(blocks []slack.Block) []slack.Block {
+	if len(blocks) <= maxBlocks {
+		return blocks
+	}
+	return append(blocks[:maxBlocks-1], contextBlock("…the rest did not fit in one message."))
+}
+
+// legend is ":white_check_mark: yes · :thinking_face: maybe · :x: no".
+func legend(opts []storage.PollOption) string {
+	parts := make([]string, len(opts))
+	for i, o := range opts {
+		parts[i] = ":" + o.Reaction + ": " + escape(o.Answer)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// countsLine is "yes 3 · maybe 1 · no 0 — 4 answers".
+func countsLine(opts []storage.PollOption, counts map[string]int) string {
+	parts := make([]string, len(opts))
+	total := 0
+	for i, o := range opts {
+		n := counts[o.Answer]
+		total += n
+		parts[i] = fmt.Sprintf("*%s* %d", escape(o.Answer), n)
+	}
+	return fmt.Sprintf("%s — %s", strings.Join(parts, " · "), plural(total, "answer"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// renderPoll is the poll message: question, how to answer, live counts; a closed poll says so.
+func renderPoll(p storage.Poll, counts map[string]int) (string, []slack.Block) {
+	how := "React to answer: " + legend(p.Options)
+	status := countsLine(p.Options, counts)
+	if !p.ClosedAt.IsZero() {
+		how = "This poll is closed. Final counts:"
+	}
+	text := fmt.Sprintf("%s\n%s\n%s", p.Question, how, status)
+	return text, []slack.Block{
+		mrkdwnSection("*" + escape(p.Question) + "*"),
+		contextBlock(how),
+		mrkdwnSection(status),
+	}
+}

@@ -1,0 +1,425 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/internbot/internbot/config"
+)
+
+// ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
+var ErrInvalidAuth = errors.New("slack refused the tokens (invalid_auth, token_revoked or account_inactive)")
+
+// Options configures a Bot. Config, Store and Client are required.
+type Options struct {
+	Config *config.Config
+	Store  Store
+	// Client is the Web API client; it must carry the app-level token (slack.OptionAppLevelToken)
+	// because Socket Mode opens its connection with it.
+	Client *slack.Client
+	Logger *slog.Logger
+	// Now is the clock for everything the bot decides by date; tests inject one.
+	Now func() time.Time
+	// Sleep waits between Web API retries (Retry-After, backoff); tests may shorten it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// UpdateInterval is the least time between two chat.update calls for one poll (default 3s):
+	// Slack's chat.update is rate-limited per channel, so a burst of reactions is coalesced.
+	UpdateInterval time.Duration
+	// CommandTimeout is how long a slash command may take before the bot acks it and sends the
+	// answer to its response_url instead (default 2s, inside Slack's 3s).
+	CommandTimeout time.Duration
+	// PingInterval is how long Socket Mode waits for a ping from Slack before it reconnects
+	// (default: slack-go's 30s).
+	PingInterval time.Duration
+	// ShutdownGrace is how long Run waits, once the work in flight is done, for the last acks to be
+	// written before it closes the socket (default 200ms).
+	ShutdownGrace time.Duration
+	// DMInterval spaces reminder DMs (default 1.2s: conversations.open is a Tier 3 method, about 50
+	// calls a minute, and chat.postMessage allows about one message a second per channel).
+	DMInterval time.Duration
+	// Metrics receives counters; nil means none are kept.
+	Metrics *Metrics
+}
+
+// Bot is one running internbot. Create it with New and start it with Run.
+type Bot struct {
+	cfg     *config.Config
+	store   Store
+	client  *slack.Client
+	log     *slog.Logger
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	metrics *Metrics
+
+	updateInterval time.Duration
+	commandTimeout time.Duration
+	pingInterval   time.Duration
+	shutdownGrace  time.Duration
+	dmInterval     time.Duration
+
+	botUserID string
+	botName   string
+	polls     *pollCache
+	admins    *adminCache
+	commands  []command
+
+	smc       *socketmode.Client
+	connected atomic.Bool
+	// lastEventUS is the newest event_ts (µs) received; see reconcilePoll.
+	lastEventUS atomic.Int64
+
+	reactions chan pendingReaction
+	updates   *updater
+	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
+	work      sync.WaitGroup
+	reconcile chan struct{}
+	remindMu  sync.Mutex
+}
+
+// New checks the options and builds a Bot; it does not touch the network.
+func New(opts Options) (*Bot, error) {
+	switch {
+	case opts.Config == nil:
+		return nil, errors.New("bot: Config is required")
+	case opts.Store == nil:
+		return nil, errors.New("bot: Store is required")
+	case opts.Client == nil:
+		return nil, errors.New("bot: Client is required")
+	}
+	b := &Bot{
+		cfg:            opts.Config,
+		store:          opts.Store,
+		client:         opts.Client,
+		log:            opts.Logger,
+		now:            opts.Now,
+		sleep:          opts.Sleep,
+		metrics:        opts.Metrics,
+		updateInterval: opts.UpdateInterval,
+		commandTimeout: opts.CommandTimeout,
+		pingInterval:   opts.PingInterval,
+		shutdownGrace:  opts.ShutdownGrace,
+		dmInterval:     opts.DMInterval,
+		polls:          newPollCache(),
+		reactions:      make(chan pendingReaction, 4*maxBatch),
+		reconcile:      make(chan struct{}, 1),
+	}
+	if b.log == nil {
+		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	b.log = b.log.With("component", "bot")
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.sleep == nil {
+		b.sleep = sleepCtx
+	}
+	if b.updateInterval <= 0 {
+		b.updateInterval = 3 * time.Second
+	}
+	if b.commandTimeout <= 0 {
+		b.commandTimeout = 2 * time.Second
+	}
+	if b.shutdownGrace <= 0 {
+		b.shutdownGrace = 200 * time.Millisecond
+	}
+	if b.dmInterval <= 0 {
+		b.dmInterval = 1200 * time.Millisecond
+	}
+	if b.metrics == nil {
+		b.metrics = NewMetrics(nil)
+	}
+	b.admins = newAdminCache(b.now)
+	b.commands = commandTable()
+	b.updates = newUpdater(b)
+	return b, nil
+}
+
+// Connected reports whether a Socket Mode connection is up (for /readyz).
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Run connects to Slack and serves until ctx is cancelled, then stops reading new envelopes, finishes
+// and acks what is in flight, and returns nil. It returns an error wrapping ErrInvalidAuth when Slack
+// refuses the tokens, and other errors when it cannot start.
+func (b *Bot) Run(ctx context.Context) error {
+	auth, err := b.authTest(ctx)
+	if err != nil {
+		return err
+	}
+	b.botUserID, b.botName = auth.UserID, auth.User
+	b.log.Info("authenticated", "team", auth.TeamID, "bot_user", auth.UserID)
+
+	if err := b.loadPolls(ctx); err != nil {
+		return err
+	}
+
+	// The socket outlives ctx: after ctx ends the bot still has to write the acks of work in flight.
+	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSocket()
+	stopScheduler, err := b.startScheduler(sockCtx)
+	if err != nil {
+		return err
+	}
+	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")})}
+	if b.pingInterval > 0 {
+		smOpts = append(smOpts, socketmode.OptionPingInterval(b.pingInterval))
+	}
+	b.smc = socketmode.New(b.client, smOpts...)
+
+	sockDone := make(chan error, 1)
+	go func() { sockDone <- b.smc.RunContext(sockCtx) }()
+
+	var helpers sync.WaitGroup
+	helpers.Go(func() { b.runBatcher(sockCtx) })
+	helpers.Go(func() { b.updates.run(sockCtx) })
+	helpers.Go(func() { b.runReconciler(sockCtx) })
+
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			b.log.Info("shutting down: no new envelopes")
+			break loop
+		case err := <-sockDone:
+			sockDone <- err // read again below
+			runErr = socketError(err)
+			break loop
+		case evt := <-b.smc.Events:
+			b.dispatch(sockCtx, evt)
+		}
+	}
+
+	// Drain: the reminder job (to a safe point), commands and reconciles in flight, then the reaction
+	// batches (which ack), then the final poll counts.
+	stopScheduler()
+	b.work.Wait()
+	close(b.reactions)
+	close(b.reconcile)
+	b.updates.stop()
+	helpers.Wait()
+	if runErr == nil {
+		// Acks are queued inside slack-go; give its writer a moment to put them on the wire. An ack
+		// lost here costs only a redelivery, which the store recognises by event_id.
+		_ = b.sleep(context.Background(), b.shutdownGrace)
+	}
+	b.connected.Store(false)
+	stopSocket()
+	if err := <-sockDone; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
+		runErr = socketError(err)
+	}
+	return runErr
+}
+
+func socketError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return nil
+	}
+	if isAuthError(err) {
+		return fmt.Errorf("socket mode: %w: %v", ErrInvalidAuth, err)
+	}
+	return fmt.Errorf("socket mode: %w", err)
+}
+
+func isAuthError(err error) bool {
+	switch slackErrorCode(err) {
+	case "invalid_auth", "account_inactive", "not_authed", "token_revoked", "not_allowed_token_type":
+		return true
+	}
+	return false
+}
+
+func (b *Bot) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
+	var auth *slack.AuthTestResponse
+	err := b.call(ctx, "auth.test", true, func(ctx context.Context) error {
+		var err error
+		auth, err = b.client.AuthTestContext(ctx)
+		return err
+	})
+	if err != nil {
+		if isAuthError(err) {
+			return nil, fmt.Errorf("auth.test: %w: check SLACK_BOT_TOKEN", ErrInvalidAuth)
+		}
+		return nil, fmt.Errorf("auth.test: %w", err)
+	}
+	return auth, nil
+}
+
+// dispatch handles one socketmode event on the event loop. It never blocks on the Web API: slow work
+// runs on tracked goroutines, and reactions go to the batcher.
+func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+	received := time.Now()
+	defer b.recoverPanic("dispatch", evt.Request, received)
+	if evt.Request != nil && evt.Request.EnvelopeID != "" {
+		b.metrics.envelope(string(evt.Type), evt.Request.RetryAttempt)
+	}
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		b.connected.Store(false)
+		b.metrics.disconnected()
+		b.log.Debug("connecting to slack")
+	case socketmode.EventTypeConnectionError:
+		b.connected.Store(false)
+		b.metrics.connectionError()
+		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "retry_in", e.Backoff, "err", e.ErrorObj)
+		}
+	case socketmode.EventTypeConnected:
+		b.connected.Store(true)
+		if e, ok := evt.Data.(*socketmode.ConnectedEvent); ok {
+			b.metrics.connected(e.ConnectionCount)
+			b.log.Info("socket mode connected", "connection", e.ConnectionCount)
+		}
+		b.requestReconcile()
+	case socketmode.EventTypeHello:
+		b.connected.Store(true)
+	case socketmode.EventTypeInvalidAuth:
+		b.log.Error("slack refused the app-level token")
+	case socketmode.EventTypeIncomingError:
+		if e, ok := evt.Data.(*slack.IncomingEventError); ok {
+			b.log.Warn("socket mode read error", "err", e.ErrorObj)
+		}
+	case socketmode.EventTypeErrorWriteFailed:
+		if e, ok := evt.Data.(*socketmode.ErrorWriteFailed); ok {
+			b.log.Warn("socket mode write failed", "err", e.Cause)
+		}
+	case socketmode.EventTypeErrorBadMessage:
+		b.badMessage(evt.Data, received)
+	case socketmode.EventTypeEventsAPI:
+		b.onEventsAPI(evt, received)
+	case socketmode.EventTypeSlashCommand:
+		b.onSlashCommand(ctx, evt, received)
+	default:
+		// interactive payloads and anything newer: acknowledged, nothing else to do.
+		b.ack(evt.Request, nil, received)
+	}
+}
+
+// badMessage acks an envelope slack-go could not parse, so Slack does not redeliver it forever, and
+// says what was wrong with it.
+func (b *Bot) badMessage(data any, received time.Time) {
+	e, ok := data.(*socketmode.ErrorBadMessage)
+	if !ok {
+		return
+	}
+	b.metrics.handlerError("bad_message")
+	var env struct {
+		EnvelopeID string `json:"envelope_id"`
+		Type       string `json:"type"`
+	}
+	_ = json.Unmarshal(e.Message, &env)
+	b.log.Warn("ignored an envelope that could not be parsed", "envelope_type", truncate(env.Type, 40), "err", e.Cause)
+	if env.EnvelopeID != "" {
+		b.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID, Type: env.Type}, nil, received)
+	}
+}
+
+// ack acknowledges one envelope; received is when it arrived, for the ack-latency metric.
+func (b *Bot) ack(req *socketmode.Request, payload any, received time.Time) {
+	if req == nil || req.EnvelopeID == "" {
+		return
+	}
+	var err error
+	if payload == nil {
+		err = b.smc.Ack(*req)
+	} else {
+		err = b.smc.Ack(*req, payload)
+	}
+	if err != nil {
+		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
+		return
+	}
+	b.metrics.acked(req.Type, received)
+}
+
+func (b *Bot) onEventsAPI(evt socketmode.Event, received time.Time) {
+	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+	if !ok {
+		b.ack(evt.Request, nil, received)
+		return
+	}
+	eventID := ""
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+		eventID = cb.EventID
+	}
+	switch inner := ev.InnerEvent.Data.(type) {
+	case *slackevents.ReactionAddedEvent:
+		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
+			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,
+			eventTS: inner.EventTimestamp, added: true})
+	case *slackevents.ReactionRemovedEvent:
+		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
+			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,
+			eventTS: inner.EventTimestamp, added: false})
+	default:
+		b.ack(evt.Request, nil, received)
+	}
+}
+
+// recoverPanic keeps one bad event from killing the bot. The envelope is acked so Slack does not
+// redeliver the same poison again and again.
+func (b *Bot) recoverPanic(where string, req *socketmode.Request, received time.Time) {
+	if r := recover(); r != nil {
+		b.metrics.panicked()
+		b.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		if req != nil && b.smc != nil {
+			b.ack(req, nil, received)
+		}
+	}
+}
+
+// goWork runs fn on a goroutine that Run waits for before it shuts down. req, if not nil, is acked
+// should fn panic.
+func (b *Bot) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {
+	b.work.Go(func() {
+		defer b.recoverPanic(name, req, received)
+		fn()
+	})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// slogOutput adapts slog to slack-go's logger interface; slack-go only logs with debug on.
+type slogOutput struct{ l *slog.Logger }
+
+func (s slogOutput) Output(_ int, msg string) error {
+	s.l.Debug(strings.TrimSpace(msg))
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(c byte) bool { return c&0xC0 != 0x80 }

@@ -1,0 +1,232 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// maxCommandText bounds how much of a slash command's text is looked at; Slack allows about 4,000
+// characters, and nothing the bot answers needs more than a sentence.
+const maxCommandText = 2000
+
+// maxAckPayload keeps the reply inside the ack under slack-go's 20 KB Socket Mode limit; a larger
+// reply goes to the response_url instead.
+const maxAckPayload = 19 * 1024
+
+// command is one /internship subcommand. The table drives both dispatch and the help text, so help
+// can never list a command that does not exist or miss one that does.
+type command struct {
+	name    string
+	usage   string // arguments, as shown in help
+	summary string
+	admin   bool
+	run     func(b *Bot, ctx context.Context, r *request) (*reply, error)
+}
+
+func commandTable() []command {
+	return []command{
+		{name: "details", summary: "the whole posting: role, pay, location, requirements…", run: (*Bot).cmdDetails},
+		{name: "help", summary: "this list", run: (*Bot).cmdHelp},
+		{name: "me", summary: "your own answer to the poll", run: (*Bot).cmdMe},
+		{name: "results", summary: "how people answered the poll in this channel", run: (*Bot).cmdResults},
+		{name: "forget", summary: "delete everything stored about you", run: (*Bot).cmdForget},
+		{name: "deadlines", summary: "upcoming deadlines and the days left", run: (*Bot).cmdDeadlines},
+		{name: "remind", usage: "on|off", summary: "turn your reminder DMs on or off", run: (*Bot).cmdRemind},
+		{name: "poll", summary: "post the “applying?” poll in this channel", admin: true, run: (*Bot).cmdPoll},
+		{name: "close", summary: "close this channel's poll and show its final counts", admin: true, run: (*Bot).cmdClose},
+		{name: "deadline", usage: "add YYYY-MM-DD NAME… | remove NAME…", summary: "add or remove a deadline", admin: true, run: (*Bot).cmdDeadline},
+	}
+}
+
+func (b *Bot) lookupCommand(name string) (command, bool) {
+	for _, c := range b.commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// request is one slash command invocation.
+type request struct {
+	user    string
+	channel string
+	command string // "/internship"
+	text    string // cleaned text after the command
+	args    []string
+}
+
+// reply is what the bot answers a slash command with, shaped as Slack's message payload for an ack
+// or a response_url.
+type reply struct {
+	ResponseType string        `json:"response_type,omitempty"`
+	Text         string        `json:"text"`
+	Blocks       []slack.Block `json:"blocks,omitempty"`
+}
+
+func textReply(format string, args ...any) *reply {
+	text := fmt.Sprintf(format, args...)
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: []slack.Block{mrkdwnSection(text)}}
+}
+
+func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event, received time.Time) {
+	sc, ok := evt.Data.(slack.SlashCommand)
+	if !ok {
+		b.ack(evt.Request, nil, received)
+		return
+	}
+	b.goWork("slash_command", evt.Request, received, func() { b.runCommand(ctx, evt.Request, received, sc) })
+}
+
+// runCommand answers in the ack when it can. Work that outlasts commandTimeout (a Web API call slowed
+// by rate limits, say) is acked empty first, inside Slack's 3 seconds, and answered on the
+// response_url when done.
+func (b *Bot) runCommand(ctx context.Context, req *socketmode.Request, received time.Time, sc slack.SlashCommand) {
+	var acked atomic.Bool
+	timer := time.AfterFunc(b.commandTimeout, func() {
+		if acked.CompareAndSwap(false, true) {
+			b.ack(req, nil, received)
+		}
+	})
+	r := b.execute(ctx, sc)
+	timer.Stop()
+	if r.ResponseType == "" {
+		r.ResponseType = slack.ResponseTypeEphemeral
+	}
+	if js, err := json.Marshal(r); err == nil && len(js) < maxAckPayload && acked.CompareAndSwap(false, true) {
+		b.ack(req, r, received)
+		return
+	}
+	if acked.CompareAndSwap(false, true) {
+		b.ack(req, nil, received)
+	}
+	b.respond(ctx, sc.ResponseURL, r)
+}
+
+func (b *Bot) respond(ctx context.Context, url string, r *reply) {
+	if url == "" {
+		return
+	}
+	msg := &slack.WebhookMessage{Text: r.Text, ResponseType: r.ResponseType}
+	if len(r.Blocks) > 0 {
+		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+	}
+	err := b.call(ctx, "response_url", false, func(ctx context.Context) error {
+		return slack.PostWebhookContext(ctx, url, msg)
+	})
+	if err != nil {
+		b.metrics.handlerError("response_url")
+		b.log.Warn("could not answer on the response_url", "err", err)
+	}
+}
+
+// execute parses and runs one slash command. Errors become a short apology to the user and a log
+// line with the cause; they never escape.
+func (b *Bot) execute(ctx context.Context, sc slack.SlashCommand) *reply {
+	text := cleanText(sc.Text)
+	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text)}
+	if r.command == "" {
+		r.command = "/internship"
+	}
+	if len(r.args) == 0 {
+		return b.helpReply(r)
+	}
+	c, ok := b.lookupCommand(strings.ToLower(r.args[0]))
+	if !ok {
+		return b.answerQuestion(r)
+	}
+	r.args = r.args[1:]
+	if c.admin {
+		admin, err := b.isAdmin(ctx, r.user)
+		if err != nil {
+			b.metrics.handlerError("admin_check")
+			b.log.Warn("admin check failed", "user", r.user, "err", err)
+			return textReply("Sorry, I couldn't check whether you are an admin just now. Please try again in a minute.")
+		}
+		if !admin {
+			return textReply("Sorry, `%s %s` is for admins. Ask one of them, or see `%s help` for what you can do.", r.command, c.name, r.command)
+		}
+	}
+	out, err := c.run(b, ctx, r)
+	if err != nil {
+		b.metrics.handlerError("command_" + c.name)
+		b.log.Error("command failed", "command", c.name, "user", r.user, "err", err)
+		if errors.Is(err, context.Canceled) {
+			return textReply("Sorry, I'm restarting. Please try again in a minute.")
+		}
+		return textReply("Sorry, something went wrong with `%s %s`. Please try again; if it keeps failing, tell an admin.", r.command, c.name)
+	}
+	return out
+}
+
+// cleanText makes a user's text safe to match and to echo: control characters become spaces and
+// the length is bounded.
+func cleanText(s string) string {
+	if len(s) > maxCommandText {
+		s = truncate(s, maxCommandText)
+	}
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, s))
+}
+
+func (b *Bot) cmdHelp(_ context.Context, r *request) (*reply, error) { return b.helpReply(r), nil }
+
+func (b *Bot) helpReply(r *request) *reply {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "*%s* answers questions about the internship posting.\n", r.command)
+	for _, c := range b.commands {
+		line := "`" + r.command + " " + c.name
+		if c.usage != "" {
+			line += " " + c.usage
+		}
+		line += "` — " + c.summary
+		if c.admin {
+			line += " _(admins)_"
+		}
+		sb.WriteString("• " + line + "\n")
+	}
+	keys := make([]string, 0, len(b.cfg.Posting.Sections))
+	for _, s := range b.cfg.Posting.Sections {
+		keys = append(keys, "`"+s.Key+"`")
+	}
+	fmt.Fprintf(&sb, "Or ask about one part: %s — or a question, like `%s where is it?`", strings.Join(keys, ", "), r.command)
+	text := sb.String()
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: []slack.Block{mrkdwnSection(text)}}
+}
+
+func (b *Bot) cmdDetails(_ context.Context, _ *request) (*reply, error) {
+	text, blocks := renderPosting(b.cfg.Posting)
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}, nil
+}
+
+// answerQuestion answers a section keyword or a free-text question with the best-matching sections.
+func (b *Bot) answerQuestion(r *request) *reply {
+	matches := b.cfg.Posting.Search(r.text)
+	if len(matches) == 0 {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "I couldn't find “%s” in the posting.", escape(truncate(r.text, 80)))
+		if s := b.cfg.Posting.Suggest(r.text); len(s) > 0 {
+			for i := range s {
+				s[i] = "`" + r.command + " " + s[i] + "`"
+			}
+			fmt.Fprintf(&sb, " Did you mean %s?", strings.Join(s, " or "))
+		}
+		fmt.Fprintf(&sb, " Try `%s details` for everything, or `%s help`.", r.command, r.command)
+		return textReply("%s", sb.String())
+	}
+	text, blocks := renderMatches(b.cfg.Posting, matches, r.command)
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}
+}

@@ -1,0 +1,121 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/storage"
+)
+
+// maxDeadlineName bounds a deadline's name: it appears in every reminder.
+const maxDeadlineName = 100
+
+func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
+	ds, err := b.deadlines(ctx)
+	if err != nil {
+		return nil, err
+	}
+	today := b.today()
+	var lines []string
+	for _, d := range ds {
+		left := today.DaysUntil(d.Date)
+		if left < 0 {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(d.Name), longDate(d.Date), daysLeft(left)))
+	}
+	if len(lines) == 0 {
+		return textReply("No upcoming deadlines. An admin can add one with `%s deadline add YYYY-MM-DD NAME`.", r.command), nil
+	}
+	return textReply("Upcoming deadlines (%s):\n%s", b.cfg.Timezone.String(), strings.Join(lines, "\n")), nil
+}
+
+func (b *Bot) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
+	usage := textReply("Usage: `%s deadline add YYYY-MM-DD NAME…` or `%s deadline remove NAME…`", r.command, r.command)
+	if len(r.args) < 2 {
+		return usage, nil
+	}
+	switch strings.ToLower(r.args[0]) {
+	case "add":
+		if len(r.args) < 3 {
+			return usage, nil
+		}
+		return b.addDeadline(ctx, r, r.args[1], strings.Join(r.args[2:], " "))
+	case "remove", "rm", "delete":
+		return b.removeDeadline(ctx, r, strings.Join(r.args[1:], " "))
+	default:
+		return usage, nil
+	}
+}
+
+func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
+	date, err := config.ParseDate(dateText)
+	if err != nil {
+		return textReply("%s", escape(err.Error())), nil
+	}
+	if len(name) > maxDeadlineName {
+		return textReply("That name is too long: keep it under %d characters.", maxDeadlineName), nil
+	}
+	if date.Before(b.today()) {
+		return textReply("%s is in the past (today is %s in %s).", date, b.today(), b.cfg.Timezone.String()), nil
+	}
+	for _, d := range b.cfg.Deadlines {
+		if strings.EqualFold(d.Name, name) {
+			return textReply("There is already a deadline called *%s* (in the config file).", escape(d.Name)), nil
+		}
+	}
+	_, err = b.store.AddDeadline(ctx, storage.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
+	if errors.Is(err, storage.ErrDuplicate) {
+		return textReply("There is already a deadline called *%s*. Remove it first to change its date.", escape(name)), nil
+	} else if err != nil {
+		return nil, err
+	}
+	left := b.today().DaysUntil(date)
+	return textReply("Added *%s* on %s (%s). Reminders go out %s days before.", escape(name), longDate(date), daysLeft(left), joinInts(b.cfg.Reminders.DaysBefore)), nil
+}
+
+func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*reply, error) {
+	for _, d := range b.cfg.Deadlines {
+		if strings.EqualFold(d.Name, name) {
+			return textReply("*%s* comes from the config file, so it can't be removed here: edit the config and restart the bot.", escape(d.Name)), nil
+		}
+	}
+	err := b.store.RemoveDeadline(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return textReply("There is no deadline called *%s*. `%s deadlines` lists them.", escape(truncate(name, 100)), r.command), nil
+	} else if err != nil {
+		return nil, err
+	}
+	return textReply("Removed the deadline *%s*.", escape(name)), nil
+}
+
+func (b *Bot) cmdRemind(ctx context.Context, r *request) (*reply, error) {
+	if len(r.args) != 1 {
+		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
+	}
+	switch strings.ToLower(r.args[0]) {
+	case "off":
+		if err := b.store.SetRemindersOff(ctx, r.user, true); err != nil {
+			return nil, err
+		}
+		return textReply("OK: no more reminder DMs for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
+	case "on":
+		if err := b.store.SetRemindersOff(ctx, r.user, false); err != nil {
+			return nil, err
+		}
+		return textReply("OK: you'll get reminder DMs before deadlines while your answer is yes or maybe."), nil
+	default:
+		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
+	}
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprint(n)
+	}
+	return strings.Join(parts, ", ")
+}

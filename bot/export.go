@@ -1,0 +1,83 @@
+package bot
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/internbot/internbot/storage"
+)
+
+// ExportStore is what ExportCSV reads.
+type ExportStore interface {
+	PollByMessage(ctx context.Context, channel, ts string) (storage.Poll, error)
+	ExportAnswers(ctx context.Context, pollID int64) ([]storage.Answer, error)
+}
+
+// PollRef names one poll by its message, as CHANNEL/TS. The zero PollRef means every poll.
+type PollRef struct{ Channel, TS string }
+
+// ParsePollRef parses "C0123/1700000000.000100"; "" is every poll.
+func ParsePollRef(s string) (PollRef, error) {
+	if s == "" {
+		return PollRef{}, nil
+	}
+	ch, ts, ok := strings.Cut(s, "/")
+	if !ok || ch == "" || !validTS(ts) {
+		return PollRef{}, fmt.Errorf("-poll: %q is not CHANNEL/TS (like C0123ABCD/1700000000.000100)", s)
+	}
+	return PollRef{Channel: ch, TS: ts}, nil
+}
+
+// ExportHeader is the CSV header ExportCSV writes.
+var ExportHeader = []string{"poll_channel", "poll_ts", "user_id", "answer", "answered_at"}
+
+// ExportCSV writes one row per person with a current answer: polls in creation order, people by
+// user id, answered_at in RFC 3339 UTC. Cells a spreadsheet would run as a formula are escaped.
+func ExportCSV(ctx context.Context, s ExportStore, ref PollRef, w io.Writer) error {
+	var pollID int64
+	if ref != (PollRef{}) {
+		p, err := s.PollByMessage(ctx, ref.Channel, ref.TS)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("export: no poll %s/%s in this database", ref.Channel, ref.TS)
+		} else if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		pollID = p.ID
+	}
+	answers, err := s.ExportAnswers(ctx, pollID)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ExportHeader); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for _, a := range answers {
+		row := []string{a.Channel, a.TS, a.User, a.Answer, a.AnsweredAt.UTC().Format(time.RFC3339)}
+		for i := range row {
+			row[i] = csvSafe(row[i])
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// csvSafe defuses spreadsheet formula injection (OWASP's advice): a cell that starts with = + - @
+// or a tab or carriage return gets a leading apostrophe.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

@@ -1,0 +1,165 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/internbot/internbot/storage"
+)
+
+func (b *Bot) pollOptions() []storage.PollOption {
+	opts := make([]storage.PollOption, len(b.cfg.Poll.Options))
+	for i, o := range b.cfg.Poll.Options {
+		opts[i] = storage.PollOption{Reaction: o.Reaction, Answer: o.Answer}
+	}
+	return opts
+}
+
+// cmdPoll posts the poll as an ordinary message, stores it as the channel's current poll and adds
+// one reaction per option with the bot's own token, so answering is one click and no person appears
+// to have voted.
+func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
+	p := storage.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
+	text, blocks := renderPoll(p, nil)
+	var channel, ts string
+	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+		var err error
+		channel, ts, err = b.client.PostMessageContext(ctx, r.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+	switch code := slackErrorCode(err); {
+	case code == "not_in_channel" || code == "channel_not_found":
+		return textReply("I'm not in this channel, so I can't post the poll here. Invite me with `/invite @%s` and try again.", b.botName), nil
+	case err != nil:
+		return nil, err
+	}
+	p.Channel, p.TS = channel, ts
+	p, err = b.store.CreatePoll(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("store poll: %w", err)
+	}
+	b.polls.put(p)
+	for _, o := range p.Options {
+		err := b.call(ctx, "reactions.add", true, func(ctx context.Context) error {
+			return b.client.AddReactionContext(ctx, o.Reaction, slack.NewRefToMessage(p.Channel, p.TS))
+		})
+		if err != nil && slackErrorCode(err) != "already_reacted" {
+			b.log.Warn("could not add the poll's option reaction", "reaction", o.Reaction, "err", err)
+		}
+	}
+	b.log.Info("poll posted", "channel", p.Channel, "ts", p.TS, "by", r.user)
+	return textReply("Posted the poll. People answer by reacting to it; `%s results` shows the counts.", r.command), nil
+}
+
+// currentPoll is this channel's newest poll; outside a channel with a poll (a DM, say), the newest
+// poll anywhere.
+func (b *Bot) currentPoll(ctx context.Context, channel string) (storage.Poll, error) {
+	p, err := b.store.CurrentPoll(ctx, channel)
+	if errors.Is(err, storage.ErrNotFound) {
+		p, err = b.store.LatestPoll(ctx)
+	}
+	return p, err
+}
+
+func (b *Bot) noPollReply(r *request) *reply {
+	return textReply("There is no poll yet. An admin can post one with `%s poll`.", r.command)
+}
+
+func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
+	p, err := b.currentPoll(ctx, r.channel)
+	if errors.Is(err, storage.ErrNotFound) {
+		return b.noPollReply(r), nil
+	} else if err != nil {
+		return nil, err
+	}
+	counts, err := b.store.Counts(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	state := "open"
+	if !p.ClosedAt.IsZero() {
+		state = "closed"
+	}
+	lines := []string{fmt.Sprintf("*%s* (<#%s>, %s)", escape(p.Question), p.Channel, state), countsLine(p.Options, counts)}
+	admin, err := b.isAdmin(ctx, r.user)
+	if err != nil {
+		b.log.Warn("admin check failed; showing counts only", "user", r.user, "err", err)
+	}
+	if admin {
+		answers, err := b.store.Answers(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		by := make(map[string][]string)
+		for _, a := range answers {
+			by[a.Answer] = append(by[a.Answer], "<@"+a.User+">")
+		}
+		for _, o := range p.Options {
+			who := "nobody"
+			if len(by[o.Answer]) > 0 {
+				who = strings.Join(by[o.Answer], ", ")
+			}
+			lines = append(lines, fmt.Sprintf("• *%s*: %s", escape(o.Answer), who))
+		}
+	}
+	return textReply("%s", strings.Join(lines, "\n")), nil
+}
+
+func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
+	p, err := b.currentPoll(ctx, r.channel)
+	if errors.Is(err, storage.ErrNotFound) {
+		return b.noPollReply(r), nil
+	} else if err != nil {
+		return nil, err
+	}
+	a, err := b.store.AnswerOf(ctx, p.ID, r.user)
+	if errors.Is(err, storage.ErrNotFound) {
+		return textReply("You haven't answered the poll in <#%s> yet. React to it: %s", p.Channel, legend(p.Options)), nil
+	} else if err != nil {
+		return nil, err
+	}
+	return textReply("Your answer to the poll in <#%s>: *%s* (since %s).", p.Channel, escape(a.Answer),
+		a.AnsweredAt.In(b.cfg.Timezone).Format("Jan 2, 15:04 MST")), nil
+}
+
+func (b *Bot) cmdForget(ctx context.Context, r *request) (*reply, error) {
+	if err := b.store.ForgetUser(ctx, r.user); err != nil {
+		return nil, err
+	}
+	polls, err := b.store.OpenPolls(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range polls {
+		b.updates.mark(p.ID)
+	}
+	return textReply("Done: I deleted everything I stored about you (answers, reactions, reminder settings). " +
+		"Reactions you left on a poll message stay in Slack; remove them too, or I will count them again the next time I check the poll."), nil
+}
+
+func (b *Bot) cmdClose(ctx context.Context, r *request) (*reply, error) {
+	p, err := b.store.CurrentPoll(ctx, r.channel)
+	if errors.Is(err, storage.ErrNotFound) {
+		return textReply("There is no poll in this channel to close."), nil
+	} else if err != nil {
+		return nil, err
+	}
+	if !p.ClosedAt.IsZero() {
+		return textReply("This channel's poll is already closed."), nil
+	}
+	p, err = b.store.ClosePoll(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	b.polls.put(p)
+	b.updates.mark(p.ID)
+	counts, err := b.store.Counts(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return textReply("Closed the poll. Final counts: %s", countsLine(p.Options, counts)), nil
+}

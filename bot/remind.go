@@ -1,0 +1,366 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/storage"
+)
+
+// reminderEvent is the metadata event_type on every reminder the bot posts. With the event_payload's
+// key it lets the bot find, after a crash, a reminder it posted but had not yet recorded.
+const reminderEvent = "internbot_reminder"
+
+// deadline is one deadline from the config (read-only) or the database (added by an admin).
+type deadline struct {
+	Name       string
+	Date       config.Date
+	FromConfig bool
+}
+
+// deadlines lists every deadline, by date then name.
+func (b *Bot) deadlines(ctx context.Context) ([]deadline, error) {
+	var out []deadline
+	for _, d := range b.cfg.Deadlines {
+		out = append(out, deadline{Name: d.Name, Date: d.Date, FromConfig: true})
+	}
+	stored, err := b.store.Deadlines(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
+	}
+	for _, d := range stored {
+		date, err := config.ParseDate(d.Date)
+		if err != nil {
+			b.log.Warn("skipping a stored deadline with a bad date", "name", d.Name, "date", d.Date)
+			continue
+		}
+		out = append(out, deadline{Name: d.Name, Date: date})
+	}
+	slices.SortFunc(out, func(a, b deadline) int {
+		if c := a.Date.DaysUntil(b.Date); c != 0 {
+			return -c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+// today is the local date in the configured zone.
+func (b *Bot) today() config.Date { return config.DateOf(b.now().In(b.cfg.Timezone)) }
+
+func daysLeft(n int) string {
+	switch n {
+	case 0:
+		return "today"
+	case 1:
+		return "1 day left"
+	default:
+		return fmt.Sprintf("%d days left", n)
+	}
+}
+
+func longDate(d config.Date) string { return d.In(time.UTC).Format("Mon, Jan 2, 2006") }
+
+// RunReminders runs the reminder job once for the current time: for each deadline whose days left are
+// in reminders.days_before, it posts to the channel and sends DMs, each at most once per deadline
+// per local day however often it is called. It stops between two posts when ctx ends; a post that
+// failed is tried again on the next call.
+func (b *Bot) RunReminders(ctx context.Context) error {
+	today := b.today()
+	ds, err := b.deadlines(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range ds {
+		left := today.DaysUntil(d.Date)
+		if !slices.Contains(b.cfg.Reminders.DaysBefore, left) {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if err := b.remind(ctx, d, today.String(), left); err != nil {
+			errs = append(errs, fmt.Errorf("reminder for %q: %w", d.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) error {
+	var poll *storage.Poll
+	if p, err := b.reminderPoll(ctx); err == nil {
+		poll = &p
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	var link string
+	if poll != nil {
+		link = b.permalink(ctx, *poll)
+	}
+	var errs []error
+	if b.cfg.Channel == "" {
+		b.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
+	} else if err := b.postReminder(ctx, d, day, left, poll, link); err != nil {
+		errs = append(errs, err)
+	}
+	if b.cfg.Reminders.DM && poll != nil {
+		if err := b.sendDMs(ctx, d, day, left, *poll, link); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reminderPoll is the poll reminders talk about: the reminder channel's, else the newest.
+func (b *Bot) reminderPoll(ctx context.Context) (storage.Poll, error) {
+	if b.cfg.Channel != "" {
+		return b.currentPoll(ctx, b.cfg.Channel)
+	}
+	return b.store.LatestPoll(ctx)
+}
+
+func (b *Bot) permalink(ctx context.Context, p storage.Poll) string {
+	var link string
+	err := b.call(ctx, "chat.getPermalink", true, func(ctx context.Context) error {
+		var err error
+		link, err = b.client.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: p.Channel, Ts: p.TS})
+		return err
+	})
+	if err != nil {
+		b.log.Warn("no permalink for the poll", "err", err)
+	}
+	return link
+}
+
+func reminderKey(deadline, day, user string) string {
+	return deadline + "|" + day + "|" + user
+}
+
+func (b *Bot) postReminder(ctx context.Context, d deadline, day string, left int, poll *storage.Poll, link string) error {
+	rem, err := b.store.BeginReminder(ctx, d.Name, day, b.cfg.Channel)
+	if err != nil {
+		return err
+	}
+	if rem.State == "posted" {
+		return nil
+	}
+	key := reminderKey(d.Name, day, "")
+	if rem.Attempts > 1 {
+		// An earlier attempt may have posted and died before it could record that: look first.
+		ts, found, err := b.findPosted(ctx, b.cfg.Channel, key)
+		if err != nil {
+			return fmt.Errorf("check for an earlier post: %w", err)
+		}
+		if found {
+			return b.store.MarkReminderPosted(ctx, d.Name, day, ts)
+		}
+	}
+	var counts map[string]int
+	if poll != nil {
+		if counts, err = b.store.Counts(ctx, poll.ID); err != nil {
+			return err
+		}
+	}
+	text, blocks := renderReminder(d, left, poll, counts, link)
+	ts, err := b.post(ctx, b.cfg.Channel, text, blocks, key)
+	if err != nil {
+		if ferr := b.store.MarkReminderFailed(ctx, d.Name, day, err.Error()); ferr != nil {
+			b.log.Error("could not record a failed reminder", "err", ferr)
+		}
+		b.metrics.handlerError("reminder_post")
+		return err
+	}
+	b.metrics.reminderPosted()
+	b.log.Info("reminder posted", "deadline", d.Name, "day", day, "days_left", left)
+	return b.store.MarkReminderPosted(ctx, d.Name, day, ts)
+}
+
+// post sends one message carrying the reminder metadata. chat.postMessage is not repeated on network
+// errors (it may have gone through); findPosted settles that on the next attempt.
+func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block, key string) (string, error) {
+	ctx = context.WithoutCancel(ctx) // a post under way is finished, not torn
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	var ts string
+	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+		var err error
+		_, ts, err = b.client.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
+			slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderEvent, EventPayload: map[string]any{"key": key}}))
+		return err
+	})
+	return ts, err
+}
+
+// findPosted looks through the channel's recent history for a reminder the bot posted with key.
+func (b *Bot) findPosted(ctx context.Context, channel, key string) (string, bool, error) {
+	oldest := fmt.Sprintf("%d.000000", b.now().Add(-48*time.Hour).Unix())
+	params := &slack.GetConversationHistoryParameters{ChannelID: channel, Oldest: oldest, Limit: 200, IncludeAllMetadata: true}
+	for page := 0; page < 10; page++ {
+		var resp *slack.GetConversationHistoryResponse
+		err := b.call(ctx, "conversations.history", true, func(ctx context.Context) error {
+			var err error
+			resp, err = b.client.GetConversationHistoryContext(ctx, params)
+			return err
+		})
+		if err != nil {
+			return "", false, err
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType == reminderEvent && m.Metadata.EventPayload["key"] == key {
+				return m.Timestamp, true, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return "", false, nil
+}
+
+// dmAnswers are the answers whose people get reminder DMs.
+var dmAnswers = []string{"yes", "maybe"}
+
+// sendDMs sends the deadline's DMs for day. The recipients are fixed the first time (a snapshot in the
+// database), each one's progress is recorded, and a DM whose sending was interrupted is looked up
+// before it is sent again: a crash neither repeats nor skips anyone.
+func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link string) error {
+	dms, err := b.store.DMs(ctx, d.Name, day)
+	if err != nil {
+		return err
+	}
+	if len(dms) == 0 {
+		answers, err := b.store.Answers(ctx, poll.ID)
+		if err != nil {
+			return err
+		}
+		var users []string
+		for _, a := range answers {
+			if slices.Contains(dmAnswers, strings.ToLower(a.Answer)) {
+				users = append(users, a.User)
+			}
+		}
+		if _, err := b.store.PlanDMs(ctx, d.Name, day, users); err != nil {
+			return err
+		}
+		if dms, err = b.store.DMs(ctx, d.Name, day); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	sent := 0
+	for _, dm := range dms {
+		if dm.State == "sent" {
+			continue
+		}
+		if ctx.Err() != nil {
+			break // a safe point: the next run resumes here
+		}
+		off, err := b.store.RemindersOff(ctx, dm.User)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if off {
+			continue
+		}
+		if sent > 0 {
+			if err := b.sleep(ctx, b.dmInterval); err != nil {
+				break
+			}
+		}
+		sent++
+		if err := b.sendDM(ctx, d, day, left, poll, link, dm); err != nil {
+			b.metrics.handlerError("reminder_dm")
+			b.log.Warn("reminder DM not sent; it is tried again at the next run", "user", dm.User, "deadline", d.Name, "err", err)
+			errs = append(errs, fmt.Errorf("DM to %s: %w", dm.User, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link string, dm storage.DM) error {
+	key := reminderKey(d.Name, day, dm.User)
+	im := dm.Channel
+	if im == "" {
+		err := b.call(ctx, "conversations.open", true, func(ctx context.Context) error {
+			ch, _, _, err := b.client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{dm.User}})
+			if err == nil {
+				im = ch.ID
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if dm.State == "sending" {
+		ts, found, err := b.findPosted(ctx, im, key)
+		if err != nil {
+			return fmt.Errorf("check for an earlier DM: %w", err)
+		}
+		if found {
+			return b.store.MarkDMSent(ctx, d.Name, day, dm.User, im, ts)
+		}
+	}
+	if err := b.store.MarkDMSending(ctx, d.Name, day, dm.User); err != nil {
+		return err
+	}
+	answer := ""
+	if a, err := b.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
+		answer = a.Answer
+	}
+	text := renderDM(d, left, answer, link)
+	ts, err := b.post(ctx, im, text, []slack.Block{mrkdwnSection(text)}, key)
+	if err != nil {
+		if ferr := b.store.MarkDMFailed(ctx, d.Name, day, dm.User, err.Error()); ferr != nil {
+			b.log.Error("could not record a failed DM", "err", ferr)
+		}
+		return err
+	}
+	b.metrics.dmSent()
+	return b.store.MarkDMSent(ctx, d.Name, day, dm.User, im, ts)
+}
+
+func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]int, link string) (string, []slack.Block) {
+	head := fmt.Sprintf(":alarm_clock: *%s* is %s — %s", escape(d.Name), longDate(d.Date), daysLeft(left))
+	if left == 0 {
+		head = fmt.Sprintf(":alarm_clock: *%s* is *today* (%s)", escape(d.Name), longDate(d.Date))
+	}
+	var lines []string
+	if poll == nil {
+		lines = append(lines, "No one has posted the “applying?” poll yet: an admin can with `/internship poll`.")
+	} else {
+		status := "Applying? " + countsLine(poll.Options, counts)
+		if link != "" {
+			status += " · <" + link + "|see the poll>"
+		}
+		lines = append(lines, status, "Answer by reacting to the poll: "+legend(poll.Options))
+	}
+	text := head + "\n" + strings.Join(lines, "\n")
+	return text, []slack.Block{mrkdwnSection(head), contextBlock(strings.Join(lines, "\n"))}
+}
+
+func renderDM(d deadline, left int, answer, link string) string {
+	when := "is in " + strings.TrimSuffix(daysLeft(left), " left")
+	if left == 0 {
+		when = "is today"
+	}
+	text := fmt.Sprintf(":alarm_clock: Reminder: *%s* %s (%s).", escape(d.Name), when, longDate(d.Date))
+	if answer != "" {
+		text += fmt.Sprintf(" You answered *%s* on the poll", escape(answer))
+		if link != "" {
+			text += " (<" + link + "|change it>)"
+		}
+		text += "."
+	}
+	return text + " Turn these DMs off with `/internship remind off`."
+}

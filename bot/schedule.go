@@ -1,0 +1,102 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/internbot/internbot/config"
+)
+
+// ParseSchedule reads reminders.schedule as a wall-clock schedule in loc. robfig/cron on its own skips
+// a run whose time falls in a spring-forward gap and runs twice in a fall-back hour; here a time in a
+// gap runs when the gap ends (02:30 becomes 03:30) and a repeated hour runs once. Interval schedules
+// ("@every 1h") count real time and are left alone. The day's bookkeeping in the database is what
+// makes reminders exactly-once in any case; this keeps a day from being skipped.
+func ParseSchedule(spec string, loc *time.Location) (cron.Schedule, error) {
+	s, err := config.ParseSchedule(spec)
+	if err != nil {
+		return nil, fmt.Errorf("reminders.schedule: %w", err)
+	}
+	if _, ok := s.(cron.ConstantDelaySchedule); ok {
+		return s, nil
+	}
+	return wallClock{inner: s, loc: loc}, nil
+}
+
+type wallClock struct {
+	inner cron.Schedule // evaluated on wall-clock times written in UTC, which has no DST
+	loc   *time.Location
+}
+
+func (w wallClock) Next(t time.Time) time.Time {
+	lt := t.In(w.loc)
+	wall := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), lt.Minute(), lt.Second(), lt.Nanosecond(), time.UTC)
+	for range 1000 {
+		wall = w.inner.Next(wall)
+		if wall.IsZero() {
+			return time.Time{}
+		}
+		// time.Date moves a time in a gap forward and picks the first of a repeated hour.
+		real := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, w.loc)
+		if real.After(t) {
+			return real
+		}
+	}
+	return time.Time{}
+}
+
+// dueToday reports whether the schedule's first run of now's local day has already passed: a bot that
+// starts later than that catches the day's reminders up once.
+func dueToday(s cron.Schedule, now time.Time, loc *time.Location) bool {
+	lt := now.In(loc)
+	midnight := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	first := s.Next(midnight.Add(-time.Nanosecond))
+	return !first.IsZero() && !first.After(now)
+}
+
+// startScheduler runs the reminder job on the configured schedule until stop is called. stop waits for
+// a running job to reach a safe point (between two posts) and end.
+func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
+	sched, err := ParseSchedule(b.cfg.Reminders.Schedule, b.cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	jobCtx, cancelJobs := context.WithCancel(ctx)
+	l := cronLogger{b.log.With("component", "cron")}
+	c := cron.New(cron.WithLocation(b.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
+	job := c.Schedule(sched, cron.FuncJob(func() { b.reminderTick(jobCtx) }))
+	c.Start()
+	b.log.Info("reminders scheduled", "schedule", b.cfg.Reminders.Schedule, "timezone", b.cfg.Timezone.String(), "next", c.Entry(job).Next)
+	if dueToday(sched, b.now(), b.cfg.Timezone) {
+		// Started after today's run time: catch up once (the bookkeeping skips what was already sent).
+		b.goWork("reminder_catch_up", nil, time.Now(), func() { b.reminderTick(jobCtx) })
+	}
+	return func() {
+		cancelJobs()
+		done := c.Stop().Done()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			b.log.Warn("a reminder job did not stop within 10s")
+		}
+	}, nil
+}
+
+func (b *Bot) reminderTick(ctx context.Context) {
+	b.remindMu.Lock() // the scheduled run and a catch-up never overlap
+	defer b.remindMu.Unlock()
+	if err := b.RunReminders(ctx); err != nil {
+		b.log.Warn("reminder run incomplete; what failed is tried again at the next run", "err", err)
+	}
+}
+
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error(msg, append(kv, "err", err)...)
+}

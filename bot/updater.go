@@ -1,0 +1,115 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// updater keeps each poll message's counts current with chat.update, at most one call per poll per
+// interval (Slack rate-limits chat.update per channel). A poll marked during a call or inside its
+// interval is updated once more when the interval ends, so the message always ends on the true counts.
+type updater struct {
+	b *Bot
+
+	mu      sync.Mutex
+	dirty   map[int64]bool
+	wake    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+func newUpdater(b *Bot) *updater {
+	return &updater{b: b, dirty: make(map[int64]bool), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+}
+
+// mark asks for poll id's message to be refreshed. It never blocks.
+func (u *updater) mark(id int64) {
+	u.mu.Lock()
+	u.dirty[id] = true
+	u.mu.Unlock()
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop makes run flush what is marked and return.
+func (u *updater) stop() { u.once.Do(func() { close(u.stopped) }) }
+
+func (u *updater) take() []int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	ids := make([]int64, 0, len(u.dirty))
+	for id := range u.dirty {
+		ids = append(ids, id)
+	}
+	clear(u.dirty)
+	return ids
+}
+
+func (u *updater) run(ctx context.Context) {
+	last := make(map[int64]time.Time)   // when each poll was last updated
+	waiting := make(map[int64]struct{}) // marked, but inside their interval
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-u.wake:
+		case <-timer.C:
+		case <-u.stopped:
+			for _, id := range u.take() {
+				waiting[id] = struct{}{}
+			}
+			for id := range waiting {
+				u.b.refreshPoll(ctx, id)
+			}
+			return
+		}
+		for _, id := range u.take() {
+			waiting[id] = struct{}{}
+		}
+		now := time.Now()
+		var next time.Time
+		for id := range waiting {
+			due := last[id].Add(u.b.updateInterval)
+			if !now.Before(due) {
+				u.b.refreshPoll(ctx, id)
+				last[id] = time.Now()
+				delete(waiting, id)
+				continue
+			}
+			if next.IsZero() || due.Before(next) {
+				next = due
+			}
+		}
+		if !next.IsZero() {
+			timer.Reset(time.Until(next))
+		}
+	}
+}
+
+// refreshPoll rewrites a poll message with its current counts.
+func (b *Bot) refreshPoll(ctx context.Context, id int64) {
+	p, ok := b.polls.byID(id)
+	if !ok {
+		return
+	}
+	counts, err := b.store.Counts(ctx, id)
+	if err != nil {
+		b.log.Warn("poll counts", "poll", id, "err", err)
+		return
+	}
+	text, blocks := renderPoll(p, counts)
+	err = b.call(ctx, "chat.update", true, func(ctx context.Context) error {
+		_, _, _, err := b.client.UpdateMessageContext(ctx, p.Channel, p.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		return err
+	})
+	if err != nil {
+		b.metrics.handlerError("chat_update")
+		b.log.Warn("update poll message", "channel", p.Channel, "ts", p.TS, "err", err)
+	}
+}
