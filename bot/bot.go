@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -86,7 +88,10 @@ type Bot struct {
 	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
 	work      sync.WaitGroup
 	reconcile chan struct{}
-	remindMu  sync.Mutex
+	// holder names this process in reminder leases.
+	holder string
+	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
+	remindMu sync.Mutex
 }
 
 // New checks the options and builds a Bot; it does not touch the network.
@@ -142,6 +147,7 @@ func New(opts Options) (*Bot, error) {
 		b.metrics = NewMetrics(nil)
 	}
 	b.admins = newAdminCache(b.now)
+	b.holder = holderName()
 	b.commands = commandTable()
 	b.updates = newUpdater(b)
 	return b, nil
@@ -423,3 +429,9 @@ func truncate(s string, n int) string {
 }
 
 func isRuneStart(c byte) bool { return c&0xC0 != 0x80 }
+
+// holderName identifies this process in reminder leases: host, pid and a random part.
+func holderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
+}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,14 @@ import (
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/storage"
 )
+
+// reminderLease is how long a claim on a deadline's reminder for a day lasts without renewal; the bot
+// renews it after every DM. A process that dies holding it blocks others for at most this long.
+const reminderLease = 5 * time.Minute
+
+// errLeaseHeld means another process (a scheduled run elsewhere, `internbot remind`) holds the
+// reminder: this run left it alone.
+var errLeaseHeld = errors.New("another internbot is sending this reminder")
 
 // reminderEvent is the metadata event_type on every reminder the bot posts. With the event_payload's
 // key it lets the bot find, after a crash, a reminder it posted but had not yet recorded.
@@ -73,6 +82,8 @@ func longDate(d config.Date) string { return d.In(time.UTC).Format("Mon, Jan 2, 
 // per local day however often it is called. It stops between two posts when ctx ends; a post that
 // failed is tried again on the next call.
 func (b *Bot) RunReminders(ctx context.Context) error {
+	b.remindMu.Lock()
+	defer b.remindMu.Unlock()
 	today := b.today()
 	ds, err := b.deadlines(ctx)
 	if err != nil {
@@ -95,6 +106,18 @@ func (b *Bot) RunReminders(ctx context.Context) error {
 }
 
 func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) error {
+	rem, claimed, err := b.store.ClaimReminder(ctx, d.Name, day, b.cfg.Channel, b.holder, reminderLease)
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		return errLeaseHeld
+	}
+	defer func() {
+		if err := b.store.ReleaseReminder(context.WithoutCancel(ctx), d.Name, day, b.holder); err != nil {
+			b.log.Warn("could not release the reminder", "deadline", d.Name, "err", err)
+		}
+	}()
 	var poll *storage.Poll
 	if p, err := b.reminderPoll(ctx); err == nil {
 		poll = &p
@@ -108,7 +131,7 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) erro
 	var errs []error
 	if b.cfg.Channel == "" {
 		b.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
-	} else if err := b.postReminder(ctx, d, day, left, poll, link); err != nil {
+	} else if err := b.postReminder(ctx, rem, d, day, left, poll, link); err != nil {
 		errs = append(errs, err)
 	}
 	if b.cfg.Reminders.DM && poll != nil {
@@ -144,12 +167,8 @@ func reminderKey(deadline, day, user string) string {
 	return deadline + "|" + day + "|" + user
 }
 
-func (b *Bot) postReminder(ctx context.Context, d deadline, day string, left int, poll *storage.Poll, link string) error {
-	rem, err := b.store.BeginReminder(ctx, d.Name, day, b.cfg.Channel)
-	if err != nil {
-		return err
-	}
-	if rem.State == "posted" {
+func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link string) error {
+	if rem.State == storage.ReminderPosted {
 		return nil
 	}
 	key := reminderKey(d.Name, day, "")
@@ -165,6 +184,7 @@ func (b *Bot) postReminder(ctx context.Context, d deadline, day string, left int
 	}
 	var counts map[string]int
 	if poll != nil {
+		var err error
 		if counts, err = b.store.Counts(ctx, poll.ID); err != nil {
 			return err
 		}
@@ -258,7 +278,7 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 	var errs []error
 	sent := 0
 	for _, dm := range dms {
-		if dm.State == "sent" {
+		if dm.State == storage.DMSent {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -274,6 +294,11 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 		}
 		if sent > 0 {
 			if err := b.sleep(ctx, b.dmInterval); err != nil {
+				break
+			}
+			// Renew the claim; if it ran out and another process took over, it finishes the list.
+			if _, still, err := b.store.ClaimReminder(ctx, d.Name, day, b.cfg.Channel, b.holder, reminderLease); err != nil || !still {
+				errs = append(errs, cmp.Or(err, errLeaseHeld))
 				break
 			}
 		}
@@ -302,7 +327,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 			return err
 		}
 	}
-	if dm.State == "sending" {
+	if dm.State == storage.DMSending {
 		ts, found, err := b.findPosted(ctx, im, key)
 		if err != nil {
 			return fmt.Errorf("check for an earlier DM: %w", err)

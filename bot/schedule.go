@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -40,8 +41,13 @@ func (w wallClock) Next(t time.Time) time.Time {
 		if wall.IsZero() {
 			return time.Time{}
 		}
-		// time.Date moves a time in a gap forward and picks the first of a repeated hour.
+		// time.Date picks the first of a repeated hour. For a time in a gap it may land before the gap
+		// (02:30 → 01:30 standard time): move it by what it missed, to after the gap (03:30).
 		real := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, w.loc)
+		got := real.In(w.loc)
+		if gotWall := time.Date(got.Year(), got.Month(), got.Day(), got.Hour(), got.Minute(), got.Second(), 0, time.UTC); gotWall.Before(wall) {
+			real = real.Add(wall.Sub(gotWall))
+		}
 		if real.After(t) {
 			return real
 		}
@@ -86,10 +92,17 @@ func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
 	}, nil
 }
 
+// reminderTick is one scheduled (or catch-up) run. When another process held a reminder — most likely
+// one that died with its lease — it runs once more after the lease has run out, so the day is not lost.
 func (b *Bot) reminderTick(ctx context.Context) {
-	b.remindMu.Lock() // the scheduled run and a catch-up never overlap
-	defer b.remindMu.Unlock()
-	if err := b.RunReminders(ctx); err != nil {
+	err := b.RunReminders(ctx)
+	if errors.Is(err, errLeaseHeld) {
+		b.log.Info("another internbot held a reminder; trying again when its lease runs out", "wait", reminderLease)
+		if b.sleep(ctx, reminderLease+time.Second) == nil {
+			err = b.RunReminders(ctx)
+		}
+	}
+	if err != nil {
 		b.log.Warn("reminder run incomplete; what failed is tried again at the next run", "err", err)
 	}
 }

@@ -34,7 +34,8 @@ type ReminderStore interface {
 	AddDeadline(ctx context.Context, d storage.Deadline) (storage.Deadline, error)
 	RemoveDeadline(ctx context.Context, name string) error
 
-	BeginReminder(ctx context.Context, deadline, day, channel string) (storage.Reminder, error)
+	ClaimReminder(ctx context.Context, deadline, day, channel, holder string, lease time.Duration) (storage.Reminder, bool, error)
+	ReleaseReminder(ctx context.Context, deadline, day, holder string) error
 	MarkReminderPosted(ctx context.Context, deadline, day, ts string) error
 	MarkReminderFailed(ctx context.Context, deadline, day, reason string) error
 

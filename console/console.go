@@ -49,8 +49,30 @@ type session struct {
 	emu  *slackemu.Server
 	out  io.Writer
 	mu   sync.Mutex // serialises writes to out
-	db   *storage.DB
-	user slackemu.User
+	db    *storage.DB
+	bot   *bot.Bot
+	cfg   *config.Config
+	clock *clock
+	user  slackemu.User
+}
+
+// clock is the console's time: the real clock plus an offset that `clock` moves, shared by the
+// emulator, the bot and the database.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	c.offset = time.Until(t)
+	c.mu.Unlock()
 }
 
 // Run starts the emulator and the bot, reads commands until "quit", end of input or ctx is done.
@@ -63,6 +85,7 @@ func Run(ctx context.Context, opts Options) error {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	clk := &clock{}
 	dbPath := opts.DBPath
 	if dbPath == "" {
 		dir, err := os.MkdirTemp("", "internbot-console-")
@@ -72,13 +95,13 @@ func Run(ctx context.Context, opts Options) error {
 		defer os.RemoveAll(dir)
 		dbPath = filepath.Join(dir, "console.db")
 	}
-	db, err := storage.Open(ctx, dbPath, storage.WithLogger(logger))
+	db, err := storage.Open(ctx, dbPath, storage.WithLogger(logger), storage.WithNow(clk.Now))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	emu := slackemu.New(slackemu.Options{Logger: logger})
+	emu := slackemu.New(slackemu.Options{Logger: logger, Now: clk.Now})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
 		return fmt.Errorf("start emulator: %w", err)
 	}
@@ -92,7 +115,8 @@ func Run(ctx context.Context, opts Options) error {
 	emu.AddChannel(slackemu.Channel{ID: channelID, Name: channelName, Members: members})
 
 	client := slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken()))
-	b, err := bot.New(bot.Options{Config: &cfg, Store: db, Client: client, Logger: logger, UpdateInterval: 200 * time.Millisecond})
+	b, err := bot.New(bot.Options{Config: &cfg, Store: db, Client: client, Logger: logger, Now: clk.Now,
+		UpdateInterval: 200 * time.Millisecond, DMInterval: 50 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -110,7 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("the bot did not connect to the emulator: %w", err)
 	}
 
-	s := &session{emu: emu, db: db, out: opts.Out, user: people[0]}
+	s := &session{emu: emu, db: db, bot: b, cfg: &cfg, clock: clk, out: opts.Out, user: people[0]}
 	msgs, unsubscribe := emu.Subscribe()
 	defer unsubscribe()
 	var printer sync.WaitGroup
@@ -176,6 +200,10 @@ const consoleHelp = `console commands:
   react :emoji:        react to the current poll as the current user (:white_check_mark:, :thinking_face:, :x:)
   unreact :emoji:      take that reaction back
   reactions            the reactions on the current poll
+  clock                show the emulated time
+  clock +1d | +3h      move the emulated clock forward (d, h, m)
+  clock 2026-12-14T09:00  set it (in the configured time zone)
+  remind               run the reminder job now, at the emulated time
   as NAME              become another person (alice is an admin; bob, carol are not)
   who                  list the people
   help                 this text
@@ -205,6 +233,23 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		}
 	case (fields[0] == "react" || fields[0] == "unreact") && len(fields) == 2:
 		return false, s.react(ctx, strings.Trim(fields[1], ":"), fields[0] == "react")
+	case fields[0] == "clock":
+		if len(fields) == 2 {
+			t, err := parseClock(fields[1], s.clock.Now(), s.cfg.Timezone)
+			if err != nil {
+				return false, err
+			}
+			s.clock.set(t)
+		}
+		s.printf("  the time is %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 2006 15:04 MST"))
+	case fields[0] == "remind":
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := s.bot.RunReminders(rctx)
+		cancel()
+		if err != nil {
+			return false, err
+		}
+		s.printf("  reminder job ran at %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 15:04 MST"))
 	case fields[0] == "reactions":
 		ts := s.currentPoll(ctx)
 		if ts == "" {
@@ -340,6 +385,9 @@ func (s *session) names(text string) string {
 				return "@" + p.Name
 			}
 		}
+		if sub[2] == s.emu.BotUserID() {
+			return "@internbot"
+		}
 		return "@" + sub[2]
 	})
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
@@ -403,4 +451,29 @@ func sortedNames(m map[string][]string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// parseClock reads "+1d", "+3h", "+90m" (relative to now) or "2026-12-14T09:00" (in loc).
+func parseClock(arg string, now time.Time, loc *time.Location) (time.Time, error) {
+	if rest, ok := strings.CutPrefix(arg, "+"); ok && len(rest) > 1 {
+		unit := rest[len(rest)-1]
+		var n int
+		if _, err := fmt.Sscanf(rest[:len(rest)-1], "%d", &n); err != nil || n <= 0 || n > 3650 {
+			return time.Time{}, fmt.Errorf("clock: %q: say how far to move, like +1d, +3h or +30m", arg)
+		}
+		switch unit {
+		case 'd':
+			return now.AddDate(0, 0, n), nil
+		case 'h':
+			return now.Add(time.Duration(n) * time.Hour), nil
+		case 'm':
+			return now.Add(time.Duration(n) * time.Minute), nil
+		}
+		return time.Time{}, fmt.Errorf("clock: %q: the unit is d, h or m", arg)
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04", arg, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("clock: %q is neither +1d/+3h/+30m nor a time like 2026-12-14T09:00", arg)
+	}
+	return t, nil
 }

@@ -150,38 +150,67 @@ func findReminder(ctx context.Context, q querier, deadline, day string) (Reminde
 	return r, err
 }
 
-// BeginReminder records an attempt to post the reminder for (deadline,
-// day): it creates the row if absent and, unless it is already posted,
-// increments Attempts and sets Channel. It returns the row; the caller
-// posts only if State is ReminderPending.
-func (db *DB) BeginReminder(ctx context.Context, deadline, day, channel string) (Reminder, error) {
-	if deadline == "" {
-		return Reminder{}, fmt.Errorf("begin reminder: empty deadline: %w", ErrInvalid)
+// ClaimReminder takes the reminder for (deadline, day) — its channel post and its DMs — for holder
+// until now+lease. It creates the row if absent and, while the reminder is still pending, counts the
+// attempt and sets Channel. claimed is false when another holder's lease has not yet run out: that
+// process is working on it, and the caller must leave it alone. A holder renews its lease by claiming
+// again, and gives it up with ReleaseReminder; the lease of a process that died simply runs out.
+func (db *DB) ClaimReminder(ctx context.Context, deadline, day, channel, holder string, lease time.Duration) (r Reminder, claimed bool, err error) {
+	if deadline == "" || holder == "" || lease <= 0 {
+		return Reminder{}, false, fmt.Errorf("claim reminder: empty deadline or holder, or no lease: %w", ErrInvalid)
 	}
 	if err := validDay(day); err != nil {
-		return Reminder{}, fmt.Errorf("begin reminder: %w", err)
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
-		return Reminder{}, fmt.Errorf("begin reminder: %w", err)
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+	}
+	defer tx.Rollback()
+	nowUS := tx.now.UnixMicro()
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO reminders (deadline, day, channel, state, attempts, updated_at, lease_holder, lease_until)
+		VALUES (?, ?, ?, 'pending', 1, ?, ?, ?)
+		ON CONFLICT (deadline, day) DO UPDATE SET
+			attempts = attempts + (state = 'pending' AND (lease_holder <> excluded.lease_holder OR lease_until < ?)),
+			channel = CASE WHEN state = 'pending' THEN excluded.channel ELSE channel END,
+			updated_at = excluded.updated_at,
+			lease_holder = excluded.lease_holder, lease_until = excluded.lease_until
+		WHERE lease_holder = '' OR lease_holder = excluded.lease_holder OR lease_until < ?`,
+		deadline, day, channel, tx.nowText, holder, nowUS+lease.Microseconds(), nowUS, nowUS)
+	if err != nil {
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+	}
+	r, err = findReminder(ctx, tx, deadline, day)
+	if err != nil {
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+	}
+	return r, n == 1, nil
+}
+
+// ReleaseReminder gives up holder's lease on (deadline, day), if it still has it.
+func (db *DB) ReleaseReminder(ctx context.Context, deadline, day, holder string) error {
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return fmt.Errorf("release reminder: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO reminders (deadline, day, channel, state, attempts, updated_at)
-		VALUES (?, ?, ?, 'pending', 1, ?)
-		ON CONFLICT (deadline, day) DO UPDATE SET
-			attempts = attempts + 1, channel = excluded.channel, updated_at = excluded.updated_at
-		WHERE state = 'pending'`, deadline, day, channel, tx.nowText); err != nil {
-		return Reminder{}, fmt.Errorf("begin reminder: %w", err)
-	}
-	r, err := findReminder(ctx, tx, deadline, day)
-	if err != nil {
-		return Reminder{}, fmt.Errorf("begin reminder: %w", err)
+		UPDATE reminders SET lease_holder = '', lease_until = 0
+		WHERE deadline = ? AND day = ? AND lease_holder = ?`, deadline, day, holder); err != nil {
+		return fmt.Errorf("release reminder: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Reminder{}, fmt.Errorf("begin reminder: %w", err)
+		return fmt.Errorf("release reminder: %w", err)
 	}
-	return r, nil
+	return nil
 }
 
 // MarkReminderPosted records that the reminder was posted as message ts.

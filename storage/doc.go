@@ -66,8 +66,10 @@
 //
 // # Reminders
 //
-// Reminder rows (deadline, day) go pending → posted; BeginReminder counts
-// attempts and tells the caller whether it was already posted. A DM plan for
+// Reminder rows (deadline, day) go pending → posted; ClaimReminder counts
+// attempts, tells the caller whether it was already posted, and leases the
+// row to one process at a time (a lease that is not renewed runs out, so a
+// crashed holder blocks no one for long). A DM plan for
 // (deadline, day) is a snapshot of its recipients, created once; each DM goes
 // pending → sending → sent, and a failure puts it back to pending with the
 // reason, so the next tick retries. A DM left in "sending" by a crash may or

@@ -152,12 +152,12 @@ const (
 		WHERE excluded.event_us >= reaction_facts.event_us`
 	deleteAnswerQuery = `DELETE FROM answers WHERE poll_id = ? AND user_id = ?`
 	getAnswerQuery    = `SELECT answer FROM answers WHERE poll_id = ? AND user_id = ?`
-	// topFactQuery picks the answer: the present option reaction with the
-	// greatest event time; ties go to the option listed first.
-	topFactQuery = `
-		SELECT position FROM reaction_facts
-		WHERE poll_id = ? AND user_id = ? AND present = 1
-		ORDER BY event_us DESC, position ASC LIMIT 1`
+	// presentFactsQuery lists a user's present option reactions (at most
+	// one per option); deriveAnswer picks the top one in Go, which spares
+	// SQLite a sorter per event.
+	presentFactsQuery = `
+		SELECT position, event_us FROM reaction_facts
+		WHERE poll_id = ? AND user_id = ? AND present = 1`
 	// upsertAnswerQuery touches the row (and answered_at) only when the
 	// answer really changes, so RowsAffected says whether it did.
 	upsertAnswerQuery = `
@@ -243,21 +243,42 @@ func (a *applier) currentAnswer(ctx context.Context, pollID int64, user string) 
 	return answer, err
 }
 
+// topFact picks the answer's fact: the present option reaction with the
+// greatest event time; ties go to the option listed first.
+func (a *applier) topFact(ctx context.Context, pollID int64, user string) (position int, found bool, err error) {
+	s, err := a.stmt(ctx, presentFactsQuery)
+	if err != nil {
+		return 0, false, err
+	}
+	rows, err := s.QueryContext(ctx, pollID, user)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	var bestUS int64
+	for rows.Next() {
+		var pos int
+		var us int64
+		if err := rows.Scan(&pos, &us); err != nil {
+			return 0, false, err
+		}
+		if !found || us > bestUS || (us == bestUS && pos < position) {
+			position, bestUS, found = pos, us, true
+		}
+	}
+	return position, found, rows.Err()
+}
+
 // deriveAnswer recomputes a user's answer from the facts and stores it;
 // changed reports whether the stored answer changed.
 func (a *applier) deriveAnswer(ctx context.Context, ps *pollState, pollID int64, user string) (answer string, changed bool, err error) {
-	top, err := a.stmt(ctx, topFactQuery)
-	if err != nil {
-		return "", false, err
-	}
-	var position int
-	err = top.QueryRowContext(ctx, pollID, user).Scan(&position)
+	position, found, err := a.topFact(ctx, pollID, user)
 	var res sql.Result
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		res, err = a.exec(ctx, deleteAnswerQuery, pollID, user)
 	case err != nil:
 		return "", false, fmt.Errorf("derive answer: %w", err)
+	case !found:
+		res, err = a.exec(ctx, deleteAnswerQuery, pollID, user)
 	default:
 		if position < 0 || position >= len(ps.answers) {
 			return "", false, fmt.Errorf("derive answer: fact has option position %d of %d", position, len(ps.answers))

@@ -86,6 +86,10 @@ CREATE TABLE reminders (
 	last_error TEXT NOT NULL DEFAULT '',
 	attempts   INTEGER NOT NULL DEFAULT 0,
 	updated_at TEXT NOT NULL,
+	-- the process working on this reminder (channel post and DMs) and until when (µs since epoch):
+	-- a scheduled run and `internbot remind` never work on the same reminder at once.
+	lease_holder TEXT NOT NULL DEFAULT '',
+	lease_until  INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (deadline, day)
 ) WITHOUT ROWID;
 
