@@ -46,9 +46,9 @@ var people = []slackemu.User{
 }
 
 type session struct {
-	emu  *slackemu.Server
-	out  io.Writer
-	mu   sync.Mutex // serialises writes to out
+	emu   *slackemu.Server
+	out   io.Writer
+	mu    sync.Mutex // serialises writes to out
 	db    *storage.DB
 	bot   *bot.Bot
 	cfg   *config.Config
