@@ -253,3 +253,32 @@ func TestExportWhileRunning(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, stderr)
 	}
 }
+
+func TestRemindCommand(t *testing.T) {
+	emu := startEmulator(t)
+	db := filepath.Join(t.TempDir(), "internbot.db")
+	e := emuEnv(emu, db)
+	delete(e, "SLACK_APP_TOKEN") // the Web API is all `remind` needs
+	in3 := time.Now().UTC().AddDate(0, 0, 3).Format("2006-01-02")
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	os.WriteFile(cfg, []byte("channel: C0INTERN\nreminders:\n  days_before: [3]\ndeadlines:\n  - {name: Apply, date: "+in3+"}\n"), 0o600)
+	e["INTERNBOT_CONFIG"] = cfg
+	for range 2 {
+		if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &lockedBuffer{}); err != nil {
+			t.Fatalf("remind: %v", err)
+		}
+	}
+	var posts []string
+	for _, m := range emu.Messages("C0INTERN") {
+		if m.User == emu.BotUserID() {
+			posts = append(posts, m.Text)
+		}
+	}
+	if len(posts) != 1 || !strings.Contains(posts[0], "*Apply*") || !strings.Contains(posts[0], "3 days left") {
+		t.Fatalf("posts after two `internbot remind` runs: %q, want one saying 3 days left", posts)
+	}
+	delete(e, "SLACK_BOT_TOKEN")
+	if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &lockedBuffer{}); exitCode(err) != 2 {
+		t.Fatalf("remind without a bot token: %v", err)
+	}
+}
