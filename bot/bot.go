@@ -187,10 +187,11 @@ func (b *Bot) Run(ctx context.Context) error {
 	sockDone := make(chan error, 1)
 	go func() { sockDone <- b.smc.RunContext(sockCtx) }()
 
-	var helpers sync.WaitGroup
-	helpers.Go(func() { b.runBatcher(sockCtx) })
-	helpers.Go(func() { b.updates.run(sockCtx) })
-	helpers.Go(func() { b.runReconciler(sockCtx) })
+	// writers mark polls for the updater, so they stop first, then the updater flushes.
+	var writers, updater sync.WaitGroup
+	writers.Go(func() { b.runBatcher(sockCtx) })
+	writers.Go(func() { b.runReconciler(sockCtx) })
+	updater.Go(func() { b.updates.run(sockCtx) })
 
 	var runErr error
 loop:
@@ -214,8 +215,9 @@ loop:
 	b.work.Wait()
 	close(b.reactions)
 	close(b.reconcile)
+	writers.Wait()
 	b.updates.stop()
-	helpers.Wait()
+	updater.Wait()
 	if runErr == nil {
 		// Acks are queued inside slack-go; give its writer a moment to put them on the wire. An ack
 		// lost here costs only a redelivery, which the store recognises by event_id.
