@@ -330,7 +330,8 @@ func (b *Bot) badMessage(data any, received time.Time) {
 	_ = json.Unmarshal(e.Message, &env)
 	b.log.Warn("ignored an envelope that could not be parsed", "envelope_type", truncate(env.Type, 40), "err", e.Cause)
 	if env.EnvelopeID != "" {
-		b.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID, Type: env.Type}, nil, received)
+		// The type is the sender's text: it must not become a metric label.
+		b.ack(&socketmode.Request{EnvelopeID: env.EnvelopeID, Type: "bad_message"}, nil, received)
 	}
 }
 
