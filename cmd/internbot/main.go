@@ -67,6 +67,7 @@ commands:
   remind         run the reminder job once, now, and exit
   backup FILE    write a consistent copy of the database to FILE, while the bot runs
   healthcheck    exit 0 if the bot's /healthz answers (for the Docker HEALTHCHECK)
+  load           measure the bot under load against a built-in Slack emulator
 
 Run "internbot COMMAND -h" for a command's flags.
 `
@@ -93,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return backup(ctx, env, rest, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, stderr)
+	case "load":
+		return loadCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,516 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
+)
+
+// The load command measures the real bot binary the way Slack drives it: an emulator on loopback,
+// the bot as a child process with a fresh database, a poll, then many reaction events and slash
+// commands kept outstanding over Socket Mode. It prints throughput, ack latencies per envelope type,
+// errors and the bot's peak memory, then stops the bot and removes its files.
+
+const (
+	loadChannel = "C0LOAD"
+	loadAdmin   = "U0LOADADMIN"
+)
+
+type loadOptions struct {
+	bin         string
+	inProcess   bool
+	events      int
+	commands    int
+	outstanding int
+	users       int
+	timeout     time.Duration
+	cpuProfile  string
+	memProfile  string
+}
+
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o loadOptions
+	fs.StringVar(&o.bin, "bin", "", "the bot `binary` to measure (default: this executable, as \"internbot run\")")
+	fs.BoolVar(&o.inProcess, "inprocess", false, "run the bot inside this process instead (for -cpuprofile and -memprofile; figures then include the emulator)")
+	fs.IntVar(&o.events, "events", 20000, "reaction events to send")
+	fs.IntVar(&o.commands, "commands", 2000, "slash commands to send")
+	fs.IntVar(&o.outstanding, "outstanding", 64, "envelopes in flight at once")
+	fs.IntVar(&o.users, "users", 500, "distinct users reacting")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{code: 0, err: errors.New("")}
+		}
+		return usageError(err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError(fmt.Errorf("load: unexpected argument %q", fs.Arg(0)))
+	case o.events < 0 || o.commands < 0 || o.events+o.commands == 0:
+		return usageError(errors.New("load: -events and -commands must be >= 0, and not both 0"))
+	case o.outstanding < 1 || o.users < 1 || o.timeout <= 0:
+		return usageError(errors.New("load: -outstanding, -users and -timeout must be positive"))
+	case o.inProcess && o.bin != "":
+		return usageError(errors.New("load: -bin and -inprocess exclude each other"))
+	}
+	if !o.inProcess && o.bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("load: find this executable: %w", err)
+		}
+		o.bin = exe
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	return runLoad(ctx, o, stdout)
+}
+
+// botProcess is the bot under load: a child process, or run() on a goroutine.
+type botProcess struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	done   chan error
+	log    string // its log file
+}
+
+func (p *botProcess) pid() int {
+	if p.cmd != nil {
+		return p.cmd.Process.Pid
+	}
+	return os.Getpid()
+}
+
+// stop asks the bot to shut down as SIGTERM does and waits for it.
+func (p *botProcess) stop() error {
+	if p.cmd != nil {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	} else {
+		p.cancel()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-time.After(15 * time.Second):
+		if p.cmd != nil {
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		return errors.New("the bot did not stop within 15s of SIGTERM")
+	}
+}
+
+func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
+	dir, err := os.MkdirTemp("", "internbot-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	emu := slackemu.New(slackemu.Options{})
+	if err := emu.Start("127.0.0.1:0"); err != nil {
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	defer emu.Close()
+	users := make([]string, o.users)
+	members := []string{loadAdmin, emu.BotUserID()}
+	emu.AddUser(slackemu.User{ID: loadAdmin, Name: "loadadmin", IsAdmin: true})
+	for i := range users {
+		users[i] = fmt.Sprintf("U0LOAD%05d", i)
+		emu.AddUser(slackemu.User{ID: users[i], Name: fmt.Sprintf("user%d", i)})
+		members = append(members, users[i])
+	}
+	emu.AddChannel(slackemu.Channel{ID: loadChannel, Name: "load", Members: members})
+
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	dbPath := filepath.Join(dir, "internbot.db")
+	bot, err := startLoadBot(o, emu, dir, dbPath)
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = bot.stop()
+		}
+	}()
+	desc := fmt.Sprintf("pid %d (%s)", bot.pid(), o.bin)
+	if o.inProcess {
+		desc = "in this process"
+	}
+	fmt.Fprintf(stdout, "internbot load: bot %s, %d reaction events + %d slash commands, %d outstanding, %d users\n",
+		desc, o.events, o.commands, o.outstanding, o.users)
+
+	if err := emu.WaitConnected(ctx); err != nil {
+		return fmt.Errorf("the bot did not connect: %w\n%s", err, tail(bot.log, 20))
+	}
+	pollTS, err := loadPoll(ctx, emu)
+	if err != nil {
+		return fmt.Errorf("post the poll: %w\n%s", err, tail(bot.log, 20))
+	}
+
+	res := drive(ctx, emu, o, users, pollTS)
+	fmt.Fprintf(stdout, "acked %d of %d envelopes in %.2fs: %.0f acked envelopes/s\n",
+		res.acked(), o.events+o.commands, res.elapsed.Seconds(), float64(res.acked())/res.elapsed.Seconds())
+	for _, s := range res.stats {
+		fmt.Fprintf(stdout, "  %-15s acked %6d  ack p50 %8s  p99 %8s  max %8s  errors %d\n",
+			s.name, len(s.lat), pct(s.lat, 50), pct(s.lat, 99), pct(s.lat, 100), s.errors)
+	}
+	for _, s := range res.stats {
+		if s.firstErr != nil {
+			fmt.Fprintf(stdout, "  first %s error: %v\n", s.name, s.firstErr)
+		}
+	}
+
+	hwm, rss := procMemory(bot.pid())
+	stopped = true
+	stopErr := bot.stop()
+	if o.inProcess {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(stdout, "memory (whole process, emulator included): VmHWM %s, VmRSS %s, Go heap in use %s, Go sys %s\n",
+			hwm, rss, mb(ms.HeapInuse), mb(ms.Sys))
+	} else {
+		fmt.Fprintf(stdout, "bot peak memory: VmHWM %s (VmRSS %s just before SIGTERM)\n", hwm, rss)
+	}
+	if o.memProfile != "" {
+		if err := writeHeapProfile(o.memProfile); err != nil {
+			return err
+		}
+	}
+	warns, errs := countLogLevels(bot.log)
+	fmt.Fprintf(stdout, "bot log: %d warnings, %d errors\n", warns, errs)
+	if errs > 0 {
+		fmt.Fprintln(stdout, tail(bot.log, 5))
+	}
+	answered, err := countAnswers(dbPath, pollTS)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "stored answers: %d users answered the poll\n", answered)
+	if stopErr != nil {
+		return fmt.Errorf("load: stop the bot: %w\n%s", stopErr, tail(bot.log, 20))
+	}
+	if res.errors() > 0 {
+		return fmt.Errorf("load: %d envelopes failed", res.errors())
+	}
+	return ctx.Err()
+}
+
+func startLoadBot(o loadOptions, emu *slackemu.Server, dir, dbPath string) (*botProcess, error) {
+	logPath := filepath.Join(dir, "bot.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"SLACK_BOT_TOKEN":     emu.BotToken(),
+		"SLACK_APP_TOKEN":     emu.AppToken(),
+		"SLACK_API_URL":       emu.APIURL(),
+		"INTERNBOT_DB":        dbPath,
+		"INTERNBOT_LOG_LEVEL": "warn",
+	}
+	p := &botProcess{done: make(chan error, 1), log: logPath}
+	if o.inProcess {
+		ctx, cancel := context.WithCancel(context.Background())
+		p.cancel = cancel
+		go func() {
+			defer logFile.Close()
+			p.done <- run(ctx, []string{"internbot", "run"}, func(k string) string { return env[k] }, nil, io.Discard, logFile)
+		}()
+		return p, nil
+	}
+	// The child gets only what it needs: none of this process's environment, and so none of its tokens.
+	cmd := exec.Command(o.bin, "run")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "TMPDIR="+dir)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", o.bin, err)
+	}
+	p.cmd = cmd
+	go func() {
+		err := cmd.Wait()
+		logFile.Close()
+		p.done <- err
+	}()
+	return p, nil
+}
+
+// loadPoll runs /internship poll as an admin and waits for the bot's own option reactions.
+func loadPoll(ctx context.Context, emu *slackemu.Server) (string, error) {
+	ack, err := emu.SlashCommand(ctx, loadAdmin, loadChannel, "/internship", "poll")
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Contains(ack.Payload, []byte("Posted the poll")) {
+		return "", fmt.Errorf("the bot answered %s", ack.Payload)
+	}
+	for {
+		for _, m := range emu.Messages(loadChannel) {
+			if m.User == emu.BotUserID() && !m.Ephemeral && len(emu.Reactions(loadChannel, m.TS)) >= 3 {
+				return m.TS, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", errors.New("the poll message or its reactions never appeared")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+type typeStats struct {
+	name     string
+	lat      []time.Duration
+	errors   int
+	firstErr error
+}
+
+type loadResult struct {
+	elapsed time.Duration
+	stats   []*typeStats // reactions, then slash commands
+}
+
+func (r loadResult) acked() (n int) {
+	for _, s := range r.stats {
+		n += len(s.lat)
+	}
+	return n
+}
+
+func (r loadResult) errors() (n int) {
+	for _, s := range r.stats {
+		n += s.errors
+	}
+	return n
+}
+
+var loadQuestions = []string{"pay", "where is it?", "results", "me", "deadlines", "help", "remote?", "tech stack"}
+var loadOptionsCycle = []string{"white_check_mark", "thinking_face", "x"}
+
+// drive keeps o.outstanding envelopes in flight until every one has been sent and acked, or ctx ends.
+// Slash commands are spread evenly among the reaction events.
+func drive(ctx context.Context, emu *slackemu.Server, o loadOptions, users []string, pollTS string) loadResult {
+	total := o.events + o.commands
+	jobs := make(chan int)
+	go func() {
+		defer close(jobs)
+		for i := range total {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	isCommand := func(i int) bool { return i*o.commands/total != (i+1)*o.commands/total }
+
+	var mu sync.Mutex
+	res := loadResult{stats: []*typeStats{{name: "events_api"}, {name: "slash_commands"}}}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range o.outstanding {
+		wg.Go(func() {
+			var local [2]typeStats
+			for i := range jobs {
+				k, err, d := 0, error(nil), time.Duration(0)
+				if isCommand(i) {
+					k = 1
+					t0 := time.Now()
+					var ack slackemu.Ack
+					ack, err = emu.SlashCommand(ctx, users[i%len(users)], loadChannel, "/internship", loadQuestions[i%len(loadQuestions)])
+					d = time.Since(t0)
+					if err == nil && len(ack.Payload) == 0 {
+						err = errors.New("slash command acked with no reply")
+					}
+				} else {
+					// Each user walks through the options, adding then removing each: every event changes an answer.
+					r := i - i*o.commands/total // reaction events before this one
+					u, step := r%len(users), r/len(users)
+					env := emu.ReactionEvent(users[u], loadChannel, pollTS, loadOptionsCycle[(step/2)%3], step%2 == 0)
+					t0 := time.Now()
+					var pd *slackemu.Pending
+					if pd, err = emu.Send(ctx, env); err == nil {
+						_, err = pd.Wait(ctx)
+					}
+					d = time.Since(t0)
+				}
+				if err != nil {
+					local[k].errors++
+					if local[k].firstErr == nil {
+						local[k].firstErr = err
+					}
+					continue
+				}
+				local[k].lat = append(local[k].lat, d)
+			}
+			mu.Lock()
+			for k := range local {
+				s := res.stats[k]
+				s.lat = append(s.lat, local[k].lat...)
+				s.errors += local[k].errors
+				if s.firstErr == nil {
+					s.firstErr = local[k].firstErr
+				}
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	for _, s := range res.stats {
+		slices.Sort(s.lat)
+	}
+	return res
+}
+
+// pct is the p-th percentile of sorted latencies (100: the maximum), rounded for printing.
+func pct(sorted []time.Duration, p int) string {
+	if len(sorted) == 0 {
+		return "-"
+	}
+	i := (len(sorted)*p + 99) / 100
+	i = min(max(i-1, 0), len(sorted)-1)
+	d := sorted[i]
+	switch {
+	case d >= 10*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= 100*time.Microsecond:
+		return d.Round(10 * time.Microsecond).String()
+	default:
+		return d.Round(time.Microsecond).String()
+	}
+}
+
+// procMemory reads the peak (VmHWM) and current (VmRSS) resident set of pid from /proc; elsewhere it
+// says it cannot.
+func procMemory(pid int) (hwm, rss string) {
+	hwm, rss = "n/a", "n/a"
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return hwm, rss
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(v)
+		if len(fields) != 2 || fields[1] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseUint(fields[0], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "VmHWM":
+			hwm = mb(kb * 1024)
+		case "VmRSS":
+			rss = mb(kb * 1024)
+		}
+	}
+	return hwm, rss
+}
+
+func mb(b uint64) string { return fmt.Sprintf("%.1f MB", float64(b)/(1<<20)) }
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// countLogLevels counts the warnings and errors in the bot's log (JSON lines, or text in-process).
+func countLogLevels(path string) (warns, errs int) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		switch {
+		case strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, "level=WARN"):
+			warns++
+		case strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "level=ERROR"):
+			errs++
+		}
+	}
+	return warns, errs
+}
+
+// tail is the last n lines of the file at path, for error messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "bot log:\n" + strings.Join(lines, "\n")
+}
+
+func countAnswers(dbPath, pollTS string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := storage.Open(ctx, dbPath)
+	if err != nil {
+		return 0, fmt.Errorf("open the bot's database: %w", err)
+	}
+	defer db.Close()
+	p, err := db.CurrentPoll(ctx, loadChannel)
+	if err != nil {
+		return 0, fmt.Errorf("the poll: %w", err)
+	}
+	if p.TS != pollTS {
+		return 0, fmt.Errorf("stored poll ts %s, posted %s", p.TS, pollTS)
+	}
+	answers, err := db.Answers(ctx, p.ID)
+	return len(answers), err
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it under load")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build the bot with")
+	}
+	bin := filepath.Join(t.TempDir(), "internbot")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	before, _ := filepath.Glob(filepath.Join(os.TempDir(), "internbot-load-*"))
+
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"Child", []string{"-bin", bin}},
+		{"InProcess", []string{"-inprocess"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			var stdout, stderr lockedBuffer
+			args := append([]string{"internbot", "load", "-events", "400", "-commands", "40", "-outstanding", "16", "-users", "50", "-timeout", "60s"}, tc.args...)
+			if err := run(ctx, args, env{}.get, nil, &stdout, &stderr); err != nil {
+				t.Fatalf("load: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			out := stdout.String()
+			t.Logf("\n%s", out)
+			for _, want := range []*regexp.Regexp{
+				regexp.MustCompile(`acked 440 of 440 envelopes in [0-9.]+s: \d+ acked envelopes/s`),
+				regexp.MustCompile(`events_api +acked +400 +ack p50 .* errors 0`),
+				regexp.MustCompile(`slash_commands +acked +40 +ack p50 .* errors 0`),
+				regexp.MustCompile(`VmHWM [0-9.]+ MB`),
+				regexp.MustCompile(`bot log: \d+ warnings, 0 errors`),
+				// 400 events over 50 users is 8 each: add, remove, add, remove… ends with none.
+				regexp.MustCompile(`stored answers: 0 users answered the poll`),
+			} {
+				if !want.MatchString(out) {
+					t.Errorf("output lacks %s", want)
+				}
+			}
+		})
+	}
+
+	after, _ := filepath.Glob(filepath.Join(os.TempDir(), "internbot-load-*"))
+	if len(after) > len(before) {
+		t.Errorf("temporary files left behind: %s", strings.Join(after, " "))
+	}
+}
+
+func TestLoadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"-events", "0", "-commands", "0"},
+		{"-outstanding", "0"},
+		{"-bin", "/x", "-inprocess"},
+		{"extra"},
+	} {
+		var stdout, stderr lockedBuffer
+		err := run(context.Background(), append([]string{"internbot", "load"}, args...), env{}.get, nil, &stdout, &stderr)
+		if exitCode(err) != 2 {
+			t.Errorf("load %v: %v (exit %d), want a usage error", args, err, exitCode(err))
+		}
+	}
+}
