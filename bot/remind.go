@@ -191,6 +191,7 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 	}
 	text, blocks := renderReminder(d, left, poll, counts, link)
 	ts, err := b.post(ctx, b.cfg.Channel, text, blocks, key)
+	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
 		if ferr := b.store.MarkReminderFailed(ctx, d.Name, day, err.Error()); ferr != nil {
 			b.log.Error("could not record a failed reminder", "err", ferr)
@@ -205,12 +206,16 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 
 // post sends one message carrying the reminder metadata. chat.postMessage is not repeated on network
 // errors (it may have gone through); findPosted settles that on the next attempt.
+//
+// A request under way is finished even when ctx ends (it is a safe point); waiting out a 429 is not,
+// since a rate-limited request was not carried out and the next run sends it.
 func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block, key string) (string, error) {
-	ctx = context.WithoutCancel(ctx) // a post under way is finished, not torn
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // a storm of 429s may delay a reminder this long
 	defer cancel()
 	var ts string
 	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
 		var err error
 		_, ts, err = b.client.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
 			slack.MsgOptionMetadata(slack.SlackMetadata{EventType: reminderEvent, EventPayload: map[string]any{"key": key}}))
@@ -345,6 +350,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 	}
 	text := renderDM(d, left, answer, link)
 	ts, err := b.post(ctx, im, text, []slack.Block{mrkdwnSection(text)}, key)
+	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
 		if ferr := b.store.MarkDMFailed(ctx, d.Name, day, dm.User, err.Error()); ferr != nil {
 			b.log.Error("could not record a failed DM", "err", ferr)

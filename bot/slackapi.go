@@ -32,7 +32,7 @@ func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(
 		var wait time.Duration
 		var rl *slack.RateLimitedError
 		switch {
-		case errors.As(err, &rl) && attempt <= maxRateLimitRetries:
+		case errors.As(err, &rl) && canWaitOut(ctx, attempt, rl.RetryAfter):
 			wait = rl.RetryAfter
 			if wait <= 0 {
 				wait = defaultRetryAfter
@@ -48,6 +48,23 @@ func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(
 			return fmt.Errorf("%s: %w", method, err)
 		}
 	}
+}
+
+// canWaitOut says whether a call rate-limited attempt times may wait retryAfter and try again. A
+// caller that set a deadline (a reminder post allows itself minutes) is given every retry that fits in
+// it, so a long 429 storm delays the post instead of dropping it until the next scheduled run; without
+// a deadline the retries are counted, and the caller decides what a failure means.
+func canWaitOut(ctx context.Context, attempt int, retryAfter time.Duration) bool {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline) > max(retryAfter, defaultRetryAfter)
+	}
+	return attempt <= maxRateLimitRetries
+}
+
+// retryLater says whether a call that failed for good may succeed if made again later.
+func retryLater(err error) bool {
+	var rl *slack.RateLimitedError
+	return errors.As(err, &rl) || transient(err)
 }
 
 func transient(err error) bool {

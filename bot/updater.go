@@ -77,10 +77,15 @@ func (u *updater) run(ctx context.Context) {
 		for id := range waiting {
 			due := last[id].Add(u.b.updateInterval)
 			if !now.Before(due) {
-				u.b.refreshPoll(ctx, id)
+				err := u.b.refreshPoll(ctx, id)
 				last[id] = time.Now()
-				delete(waiting, id)
-				continue
+				if err == nil || !retryLater(err) || ctx.Err() != nil {
+					delete(waiting, id)
+					continue
+				}
+				// Still rate-limited after call's retries: try again an interval from now, or the
+				// message would show stale counts until the next reaction.
+				due = last[id].Add(u.b.updateInterval)
 			}
 			if next.IsZero() || due.Before(next) {
 				next = due
@@ -93,15 +98,15 @@ func (u *updater) run(ctx context.Context) {
 }
 
 // refreshPoll rewrites a poll message with its current counts.
-func (b *Bot) refreshPoll(ctx context.Context, id int64) {
+func (b *Bot) refreshPoll(ctx context.Context, id int64) error {
 	p, ok := b.polls.byID(id)
 	if !ok {
-		return
+		return nil
 	}
 	counts, err := b.store.Counts(ctx, id)
 	if err != nil {
 		b.log.Warn("poll counts", "poll", id, "err", err)
-		return
+		return err
 	}
 	text, blocks := renderPoll(p, counts)
 	err = b.call(ctx, "chat.update", true, func(ctx context.Context) error {
@@ -112,4 +117,5 @@ func (b *Bot) refreshPoll(ctx context.Context, id int64) {
 		b.metrics.handlerError("chat_update")
 		b.log.Warn("update poll message", "channel", p.Channel, "ts", p.TS, "err", err)
 	}
+	return err
 }
