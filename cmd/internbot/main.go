@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // the Docker image has no zoneinfo; the binary carries its own
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/console"
+	"github.com/internbot/internbot/loadtest"
 	"github.com/internbot/internbot/ops"
 	"github.com/internbot/internbot/storage"
 )
@@ -347,4 +349,46 @@ func export(ctx context.Context, env config.Env, args []string, stdout, stderr i
 	}
 	defer db.Close()
 	return bot.ExportCSV(ctx, db, ref, stdout)
+}
+
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o loadtest.Options
+	inProcess := fs.Bool("inprocess", false, "run the bot inside this process instead (for -cpuprofile and -memprofile; figures then include the emulator)")
+	fs.StringVar(&o.Bin, "bin", "", "the bot `binary` to measure (default: this executable, as \"internbot run\")")
+	fs.IntVar(&o.Events, "events", 20000, "reaction events to send")
+	fs.IntVar(&o.Commands, "commands", 2000, "slash commands to send")
+	fs.IntVar(&o.Outstanding, "outstanding", 64, "envelopes in flight at once")
+	fs.IntVar(&o.Users, "users", 500, "distinct users reacting")
+	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
+	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{code: 0, err: errors.New("")}
+		}
+		return usageError(err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Errorf("load: unexpected argument %q", fs.Arg(0)))
+	}
+	switch {
+	case *inProcess && o.Bin != "":
+		return usageError(errors.New("load: -bin and -inprocess exclude each other"))
+	case *inProcess:
+		o.InProcess = func(ctx context.Context, getenv func(string) string, log io.Writer) error {
+			return run(ctx, []string{"internbot", "run"}, getenv, nil, io.Discard, log)
+		}
+	case o.Bin == "":
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("load: find this executable: %w", err)
+		}
+		o.Bin = exe
+	}
+	if err := o.Validate(); err != nil {
+		return usageError(err)
+	}
+	return loadtest.Run(ctx, o, stdout)
 }

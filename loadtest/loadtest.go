@@ -1,11 +1,15 @@
-package main
+// Package loadtest is `internbot load`: it measures a bot the way Slack drives it — the Slack
+// emulator on loopback, the bot (a child process, or in this process) with a fresh database, a poll,
+// then many reaction events and slash commands kept outstanding over Socket Mode — and prints
+// throughput, ack latencies per envelope type, errors and the bot's peak memory. It is bounded in
+// count and time, talks only to loopback, and removes its files.
+package loadtest
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,70 +28,50 @@ import (
 	"github.com/internbot/internbot/storage"
 )
 
-// The load command measures the real bot binary the way Slack drives it: an emulator on loopback,
-// the bot as a child process with a fresh database, a poll, then many reaction events and slash
-// commands kept outstanding over Socket Mode. It prints throughput, ack latencies per envelope type,
-// errors and the bot's peak memory, then stops the bot and removes its files.
-
 const (
 	loadChannel = "C0LOAD"
 	loadAdmin   = "U0LOADADMIN"
 )
 
-type loadOptions struct {
-	bin         string
-	inProcess   bool
-	events      int
-	commands    int
-	outstanding int
-	users       int
-	timeout     time.Duration
-	cpuProfile  string
-	memProfile  string
+// Options says what to measure. Exactly one of Bin and InProcess is set.
+type Options struct {
+	Bin string // the bot binary, run as "BIN run"
+	// InProcess runs the bot in this process until ctx ends, with getenv as its environment and its
+	// logs written to log (for profiling; the figures then include the emulator).
+	InProcess   func(ctx context.Context, getenv func(string) string, log io.Writer) error
+	Events      int
+	Commands    int
+	Outstanding int
+	Users       int
+	Timeout     time.Duration
+	CPUProfile  string // write a CPU profile of this process here
+	MemProfile  string // write a heap profile of this process here at the end
 }
 
-func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o loadOptions
-	fs.StringVar(&o.bin, "bin", "", "the bot `binary` to measure (default: this executable, as \"internbot run\")")
-	fs.BoolVar(&o.inProcess, "inprocess", false, "run the bot inside this process instead (for -cpuprofile and -memprofile; figures then include the emulator)")
-	fs.IntVar(&o.events, "events", 20000, "reaction events to send")
-	fs.IntVar(&o.commands, "commands", 2000, "slash commands to send")
-	fs.IntVar(&o.outstanding, "outstanding", 64, "envelopes in flight at once")
-	fs.IntVar(&o.users, "users", 500, "distinct users reacting")
-	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
-	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: 0, err: errors.New("")}
-		}
-		return usageError(err)
-	}
+// Validate checks the options, with messages fit for the command line.
+func (o Options) Validate() error {
 	switch {
-	case fs.NArg() > 0:
-		return usageError(fmt.Errorf("load: unexpected argument %q", fs.Arg(0)))
-	case o.events < 0 || o.commands < 0 || o.events+o.commands == 0:
-		return usageError(errors.New("load: -events and -commands must be >= 0, and not both 0"))
-	case o.outstanding < 1 || o.users < 1 || o.timeout <= 0:
-		return usageError(errors.New("load: -outstanding, -users and -timeout must be positive"))
-	case o.inProcess && o.bin != "":
-		return usageError(errors.New("load: -bin and -inprocess exclude each other"))
+	case o.Events < 0 || o.Commands < 0 || o.Events+o.Commands == 0:
+		return errors.New("load: -events and -commands must be >= 0, and not both 0")
+	case o.Outstanding < 1 || o.Users < 1 || o.Timeout <= 0:
+		return errors.New("load: -outstanding, -users and -timeout must be positive")
+	case (o.Bin == "") == (o.InProcess == nil):
+		return errors.New("load: -bin and -inprocess exclude each other")
 	}
-	if !o.inProcess && o.bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return fmt.Errorf("load: find this executable: %w", err)
-		}
-		o.bin = exe
+	return nil
+}
+
+// Run measures the bot and writes the report to stdout.
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	if err := o.Validate(); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	return runLoad(ctx, o, stdout)
 }
 
-// botProcess is the bot under load: a child process, or run() on a goroutine.
+// botProcess is the bot under load: a child process, or Options.InProcess on a goroutine.
 type botProcess struct {
 	cmd    *exec.Cmd
 	cancel context.CancelFunc
@@ -121,7 +105,7 @@ func (p *botProcess) stop() error {
 	}
 }
 
-func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
+func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
 	dir, err := os.MkdirTemp("", "internbot-load-")
 	if err != nil {
 		return err
@@ -133,7 +117,7 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 		return fmt.Errorf("start emulator: %w", err)
 	}
 	defer emu.Close()
-	users := make([]string, o.users)
+	users := make([]string, o.Users)
 	members := []string{loadAdmin, emu.BotUserID()}
 	emu.AddUser(slackemu.User{ID: loadAdmin, Name: "loadadmin", IsAdmin: true})
 	for i := range users {
@@ -143,8 +127,8 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 	}
 	emu.AddChannel(slackemu.Channel{ID: loadChannel, Name: "load", Members: members})
 
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
 		if err != nil {
 			return err
 		}
@@ -166,12 +150,12 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 			_ = bot.stop()
 		}
 	}()
-	desc := fmt.Sprintf("pid %d (%s)", bot.pid(), o.bin)
-	if o.inProcess {
+	desc := fmt.Sprintf("pid %d (%s)", bot.pid(), o.Bin)
+	if o.InProcess != nil {
 		desc = "in this process"
 	}
 	fmt.Fprintf(stdout, "internbot load: bot %s, %d reaction events + %d slash commands, %d outstanding, %d users\n",
-		desc, o.events, o.commands, o.outstanding, o.users)
+		desc, o.Events, o.Commands, o.Outstanding, o.Users)
 
 	if err := emu.WaitConnected(ctx); err != nil {
 		return fmt.Errorf("the bot did not connect: %w\n%s", err, tail(bot.log, 20))
@@ -183,7 +167,7 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 
 	res := drive(ctx, emu, o, users, pollTS)
 	fmt.Fprintf(stdout, "acked %d of %d envelopes in %.2fs: %.0f acked envelopes/s\n",
-		res.acked(), o.events+o.commands, res.elapsed.Seconds(), float64(res.acked())/res.elapsed.Seconds())
+		res.acked(), o.Events+o.Commands, res.elapsed.Seconds(), float64(res.acked())/res.elapsed.Seconds())
 	for _, s := range res.stats {
 		fmt.Fprintf(stdout, "  %-15s acked %6d  ack p50 %8s  p99 %8s  max %8s  errors %d\n",
 			s.name, len(s.lat), pct(s.lat, 50), pct(s.lat, 99), pct(s.lat, 100), s.errors)
@@ -197,7 +181,7 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 	hwm, rss := procMemory(bot.pid())
 	stopped = true
 	stopErr := bot.stop()
-	if o.inProcess {
+	if o.InProcess != nil {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(stdout, "memory (whole process, emulator included): VmHWM %s, VmRSS %s, Go heap in use %s, Go sys %s\n",
@@ -205,8 +189,8 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 	} else {
 		fmt.Fprintf(stdout, "bot peak memory: VmHWM %s (VmRSS %s just before SIGTERM)\n", hwm, rss)
 	}
-	if o.memProfile != "" {
-		if err := writeHeapProfile(o.memProfile); err != nil {
+	if o.MemProfile != "" {
+		if err := writeHeapProfile(o.MemProfile); err != nil {
 			return err
 		}
 	}
@@ -229,7 +213,7 @@ func runLoad(ctx context.Context, o loadOptions, stdout io.Writer) (err error) {
 	return ctx.Err()
 }
 
-func startLoadBot(o loadOptions, emu *slackemu.Server, dir, dbPath string) (*botProcess, error) {
+func startLoadBot(o Options, emu *slackemu.Server, dir, dbPath string) (*botProcess, error) {
 	logPath := filepath.Join(dir, "bot.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -243,17 +227,17 @@ func startLoadBot(o loadOptions, emu *slackemu.Server, dir, dbPath string) (*bot
 		"INTERNBOT_LOG_LEVEL": "warn",
 	}
 	p := &botProcess{done: make(chan error, 1), log: logPath}
-	if o.inProcess {
+	if o.InProcess != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
 		go func() {
 			defer logFile.Close()
-			p.done <- run(ctx, []string{"internbot", "run"}, func(k string) string { return env[k] }, nil, io.Discard, logFile)
+			p.done <- o.InProcess(ctx, func(k string) string { return env[k] }, logFile)
 		}()
 		return p, nil
 	}
 	// The child gets only what it needs: none of this process's environment, and so none of its tokens.
-	cmd := exec.Command(o.bin, "run")
+	cmd := exec.Command(o.Bin, "run")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -261,7 +245,7 @@ func startLoadBot(o loadOptions, emu *slackemu.Server, dir, dbPath string) (*bot
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", o.bin, err)
+		return nil, fmt.Errorf("start %s: %w", o.Bin, err)
 	}
 	p.cmd = cmd
 	go func() {
@@ -324,10 +308,10 @@ func (r loadResult) errors() (n int) {
 var loadQuestions = []string{"pay", "where is it?", "results", "me", "deadlines", "help", "remote?", "tech stack"}
 var loadOptionsCycle = []string{"white_check_mark", "thinking_face", "x"}
 
-// drive keeps o.outstanding envelopes in flight until every one has been sent and acked, or ctx ends.
+// drive keeps o.Outstanding envelopes in flight until every one has been sent and acked, or ctx ends.
 // Slash commands are spread evenly among the reaction events.
-func drive(ctx context.Context, emu *slackemu.Server, o loadOptions, users []string, pollTS string) loadResult {
-	total := o.events + o.commands
+func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string, pollTS string) loadResult {
+	total := o.Events + o.Commands
 	jobs := make(chan int)
 	go func() {
 		defer close(jobs)
@@ -339,13 +323,13 @@ func drive(ctx context.Context, emu *slackemu.Server, o loadOptions, users []str
 			}
 		}
 	}()
-	isCommand := func(i int) bool { return i*o.commands/total != (i+1)*o.commands/total }
+	isCommand := func(i int) bool { return i*o.Commands/total != (i+1)*o.Commands/total }
 
 	var mu sync.Mutex
 	res := loadResult{stats: []*typeStats{{name: "events_api"}, {name: "slash_commands"}}}
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range o.outstanding {
+	for range o.Outstanding {
 		wg.Go(func() {
 			var local [2]typeStats
 			for i := range jobs {
@@ -361,7 +345,7 @@ func drive(ctx context.Context, emu *slackemu.Server, o loadOptions, users []str
 					}
 				} else {
 					// Each user walks through the options, adding then removing each: every event changes an answer.
-					r := i - i*o.commands/total // reaction events before this one
+					r := i - i*o.Commands/total // reaction events before this one
 					u, step := r%len(users), r/len(users)
 					env := emu.ReactionEvent(users[u], loadChannel, pollTS, loadOptionsCycle[(step/2)%3], step%2 == 0)
 					t0 := time.Now()
