@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -45,12 +46,33 @@ func WithLogger(l *slog.Logger) Option {
 	return func(db *DB) { db.log = l }
 }
 
+// driverName is go-sqlite3 with one change to every connection: SQLite's automatic WAL checkpoint is
+// off. Left on, it runs inside whichever writer's commit crosses 1000 pages, copying pages and
+// fsyncing the database file: about 10 ms, the whole p99 of an ack under load. DB checkpoints from
+// its own goroutine instead, off the commit path. (A connect hook, like the DSN, reaches every
+// connection in the pool; a one-off db.Exec would reach one.)
+const driverName = "sqlite3_internbot"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		return err
+	}})
+}
+
 // DB is the internbot database. It is safe for concurrent use.
 type DB struct {
 	db   *sql.DB
 	path string
 	now  func() time.Time
 	log  *slog.Logger
+
+	checkpointEvery time.Duration    // how often the WAL is checkpointed after writes
+	checkpointTicks <-chan time.Time // nil: a ticker every checkpointEvery (tests inject ticks)
+	commits         atomic.Int64     // write transactions committed, so idle time costs no checkpoints
+	checkpoints     atomic.Int64     // checkpoints run, for tests
+	stopCheckpoints context.CancelFunc
+	checkpointsDone chan struct{}
 
 	// writeSem serializes this process's write transactions, so that they
 	// queue in Go (honouring ctx) instead of in SQLite's busy handler, which
@@ -73,6 +95,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		now:      time.Now,
 		log:      slog.New(slog.DiscardHandler),
 		writeSem: make(chan struct{}, 1),
+
+		checkpointEvery: time.Second,
 	}
 	for _, opt := range opts {
 		opt(db)
@@ -83,7 +107,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
-	if db.db, err = sql.Open("sqlite3", dsn); err != nil {
+	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
 	// WAL: any number of readers alongside one writer. Writes are serialized
@@ -98,7 +122,40 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		db.db.Close()
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
+	cctx, cancel := context.WithCancel(context.Background())
+	db.stopCheckpoints, db.checkpointsDone = cancel, make(chan struct{})
+	go db.checkpointLoop(cctx)
 	return db, nil
+}
+
+// checkpointLoop copies the WAL back into the database file once per interval in which something was
+// committed. PASSIVE never blocks writers or readers: it copies what it can.
+func (db *DB) checkpointLoop(ctx context.Context) {
+	defer close(db.checkpointsDone)
+	ticks := db.checkpointTicks
+	if ticks == nil {
+		t := time.NewTicker(db.checkpointEvery)
+		defer t.Stop()
+		ticks = t.C
+	}
+	var seen int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+		}
+		n := db.commits.Load()
+		if n == seen {
+			continue
+		}
+		seen = n
+		if _, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+			db.log.Warn("wal checkpoint", "err", err)
+			continue
+		}
+		db.checkpoints.Add(1)
+	}
 }
 
 // dsnParams are the project's one set of connection settings.
@@ -309,8 +366,11 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 	return nil
 }
 
-// Close closes the database.
+// Close stops the checkpointer, waits for it, and closes the database (SQLite checkpoints the WAL
+// once more as the last connection closes).
 func (db *DB) Close() error {
+	db.stopCheckpoints()
+	<-db.checkpointsDone
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close db: %w", err)
 	}
@@ -389,6 +449,9 @@ func (db *DB) beginTx(ctx context.Context) (*tx, error) {
 
 func (tx *tx) Commit() error {
 	err := tx.Tx.Commit()
+	if err == nil {
+		tx.db.commits.Add(1)
+	}
 	tx.release()
 	return err
 }

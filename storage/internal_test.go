@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestDataSourceName(t *testing.T) {
@@ -73,4 +76,50 @@ func FuzzParseSlackTS(f *testing.F) {
 			t.Fatalf("round trip of %q: %d -> %q -> %d, %v", s, us, formatSlackTS(us), back, err)
 		}
 	})
+}
+
+// TestCheckpointOffTheCommitPath checks that no connection checkpoints inside a commit and that the
+// background checkpointer does the work after writes, and only then.
+func TestCheckpointOffTheCommitPath(t *testing.T) {
+	ctx := context.Background()
+	ticks := make(chan time.Time)
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"), func(db *DB) { db.checkpointTicks = ticks })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// tick hands the checkpointer two ticks: once the second is taken, the first has been handled.
+	tick := func() { ticks <- time.Time{}; ticks <- time.Time{} }
+
+	// Every pooled connection, not just one, has the automatic checkpoint off.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		if conns[i], err = db.db.Conn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := conns[i].QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("connection %d: wal_autocheckpoint = %d, %v; want 0", i, n, err)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	tick() // the migrations' writes get their checkpoint
+	base := db.checkpoints.Load()
+	if base != 1 {
+		t.Fatalf("%d checkpoints after the migrations, want 1", base)
+	}
+	tick()
+	tick()
+	if n := db.checkpoints.Load(); n != base {
+		t.Fatalf("%d checkpoints with nothing written", n-base)
+	}
+	if err := db.SetRemindersOff(ctx, "U1", true); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	if n := db.checkpoints.Load(); n != base+1 {
+		t.Fatalf("%d checkpoints after a write, want 1", n-base)
+	}
 }
