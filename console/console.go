@@ -311,7 +311,7 @@ func (s *session) react(ctx context.Context, name string, add bool) error {
 		return errNoPoll
 	}
 	if name == "" {
-		return errors.New("say which emoji, like react :white_check_mark:")
+		return errors.New("say which emoji, like: react white_check_mark")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
