@@ -179,6 +179,7 @@ func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
 	}
 
 	hwm, rss := procMemory(bot.pid())
+	cpu, cpuOK := procCPU(bot.pid())
 	stopped = true
 	stopErr := bot.stop()
 	if o.InProcess != nil {
@@ -188,6 +189,10 @@ func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
 			hwm, rss, mb(ms.HeapInuse), mb(ms.Sys))
 	} else {
 		fmt.Fprintf(stdout, "bot peak memory: VmHWM %s (VmRSS %s just before SIGTERM)\n", hwm, rss)
+		if cpuOK && res.acked() > 0 {
+			fmt.Fprintf(stdout, "bot CPU: %.2fs user+system, %.0f µs per acked envelope (the rest of the machine ran the emulator and this driver)\n",
+				cpu.Seconds(), float64(cpu.Microseconds())/float64(res.acked()))
+		}
 	}
 	if o.MemProfile != "" {
 		if err := writeHeapProfile(o.MemProfile); err != nil {
@@ -404,6 +409,30 @@ func pct(sorted []time.Duration, p int) string {
 
 // procMemory reads the peak (VmHWM) and current (VmRSS) resident set of pid from /proc; elsewhere it
 // says it cannot.
+// procCPU is the user+system CPU time a process has used so far, from /proc/PID/stat (Linux only).
+func procCPU(pid int) (time.Duration, bool) {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64) // field 14
+	stime, err2 := strconv.ParseUint(f[12], 10, 64) // field 15
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const ticksPerSecond = 100 // USER_HZ, 100 on every Linux this runs on
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
+}
+
 func procMemory(pid int) (hwm, rss string) {
 	hwm, rss = "n/a", "n/a"
 	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))
