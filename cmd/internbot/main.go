@@ -160,35 +160,52 @@ func loadConfig(path string) (*config.Config, error) {
 	return cfg, nil
 }
 
-func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	f := newFlags("run", env, stderr)
+// prepared is what `run` and `remind` set up before they build the bot.
+type prepared struct {
+	flags  *flags
+	cfg    *config.Config
+	logger *slog.Logger
+	db     *storage.DB
+}
+
+// prepare parses f from args, checks the tokens with checkTokens, loads the configuration and opens the
+// database. The caller closes p.db.
+func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	if err := env.ValidateTokens(); err != nil {
-		return usageError(err)
+	if err := checkTokens(); err != nil {
+		return nil, usageError(err)
 	}
 	level, err := f.level()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := loadConfig(f.config)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 	db, err := storage.Open(ctx, f.db, storage.WithLogger(logger))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b, err := bot.New(bot.Options{Config: cfg, Store: db, Client: slackClient(env), Logger: logger, Metrics: bot.NewMetrics(reg)})
+	return &prepared{flags: f, cfg: cfg, logger: logger, db: db}, nil
+}
+
+func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, stderr)
 	if err != nil {
 		return err
 	}
-	if f.http != "" {
+	defer p.db.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger, Metrics: bot.NewMetrics(reg)})
+	if err != nil {
+		return err
+	}
+	if p.flags.http != "" {
 		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopHTTP()
 		h := ops.Handler(reg, map[string]ops.Check{
@@ -198,17 +215,17 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 				}
 				return nil
 			},
-			"database": db.CheckWritable,
+			"database": p.db.CheckWritable,
 		})
-		if _, _, err := ops.Serve(httpCtx, f.http, h, logger); err != nil {
+		if _, _, err := ops.Serve(httpCtx, p.flags.http, h, p.logger); err != nil {
 			return usageError(err)
 		}
 	}
-	logger.Info("starting", "db", f.db, "config", describeSource(cfg.File), "api_url", env.APIURL)
+	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", env.APIURL)
 	if err := b.Run(ctx); err != nil {
 		return err
 	}
-	logger.Info("stopped")
+	p.logger.Info("stopped")
 	return nil
 }
 
@@ -218,28 +235,12 @@ func slackClient(env config.Env) *slack.Client {
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
 func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	f := newFlags("remind", env, stderr)
-	if err := f.parse(args); err != nil {
-		return err
-	}
-	if err := env.ValidateBotToken(); err != nil {
-		return usageError(err)
-	}
-	level, err := f.level()
+	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, stderr)
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(f.config)
-	if err != nil {
-		return err
-	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	db, err := storage.Open(ctx, f.db, storage.WithLogger(logger))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	b, err := bot.New(bot.Options{Config: cfg, Store: db, Client: slackClient(env), Logger: logger})
+	defer p.db.Close()
+	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger})
 	if err != nil {
 		return err
 	}
