@@ -55,29 +55,21 @@ func EnvFrom(getenv func(string) string) Env {
 // ValidateTokens checks that both Slack tokens are set and of the right kind,
 // and that SLACK_API_URL is an absolute http(s) URL. The error is one line,
 // names each bad variable and never contains a token.
-func (e Env) ValidateTokens() error {
-	var problems []string
-	if msg := checkToken("SLACK_BOT_TOKEN", e.BotToken, "xoxb-"); msg != "" {
-		problems = append(problems, msg)
-	}
-	if msg := checkToken("SLACK_APP_TOKEN", e.AppToken, "xapp-"); msg != "" {
-		problems = append(problems, msg)
-	}
-	if msg := checkAPIURL(e.APIURL); msg != "" {
-		problems = append(problems, msg)
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "; "))
-	}
-	return nil
-}
+func (e Env) ValidateTokens() error { return e.validate(true) }
 
 // ValidateBotToken is ValidateTokens for commands that use only the Web API (no Socket Mode), such as
 // `internbot remind`: the app-level token is not needed.
-func (e Env) ValidateBotToken() error {
+func (e Env) ValidateBotToken() error { return e.validate(false) }
+
+func (e Env) validate(appToken bool) error {
 	var problems []string
 	if msg := checkToken("SLACK_BOT_TOKEN", e.BotToken, "xoxb-"); msg != "" {
 		problems = append(problems, msg)
+	}
+	if appToken {
+		if msg := checkToken("SLACK_APP_TOKEN", e.AppToken, "xapp-"); msg != "" {
+			problems = append(problems, msg)
+		}
 	}
 	if msg := checkAPIURL(e.APIURL); msg != "" {
 		problems = append(problems, msg)

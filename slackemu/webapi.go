@@ -505,6 +505,15 @@ func reactionName(p url.Values) string {
 }
 
 func (s *Server) reactionsAdd(c *call) (apiResult, string) {
+	return s.botReaction(c, true, "already_reacted")
+}
+
+func (s *Server) reactionsRemove(c *call) (apiResult, string) {
+	return s.botReaction(c, false, "no_reaction")
+}
+
+// botReaction adds or removes the bot's own reaction; unchanged is the error when there is nothing to do.
+func (s *Server) botReaction(c *call, present bool, unchanged string) (apiResult, string) {
 	name := reactionName(c.p)
 	if name == "" {
 		return nil, "invalid_name"
@@ -515,35 +524,14 @@ func (s *Server) reactionsAdd(c *call) (apiResult, string) {
 		s.mu.Unlock()
 		return nil, code
 	}
-	if !m.setReaction(s.opts.BotUserID, name, true) {
+	if !m.setReaction(s.opts.BotUserID, name, present) {
 		s.mu.Unlock()
-		return nil, "already_reacted"
+		return nil, unchanged
 	}
 	itemUser := m.User
 	s.mu.Unlock()
 	// Slack tells the app about its own reactions too.
-	s.out.push(s.reactionEnvelope(s.opts.BotUserID, ch.id, m.TS, itemUser, name, true))
-	return nil, ""
-}
-
-func (s *Server) reactionsRemove(c *call) (apiResult, string) {
-	name := reactionName(c.p)
-	if name == "" {
-		return nil, "invalid_name"
-	}
-	s.mu.Lock()
-	ch, m, code := s.reactableLocked(c.p)
-	if code != "" {
-		s.mu.Unlock()
-		return nil, code
-	}
-	if !m.setReaction(s.opts.BotUserID, name, false) {
-		s.mu.Unlock()
-		return nil, "no_reaction"
-	}
-	itemUser := m.User
-	s.mu.Unlock()
-	s.out.push(s.reactionEnvelope(s.opts.BotUserID, ch.id, m.TS, itemUser, name, false))
+	s.out.push(s.reactionEnvelope(s.opts.BotUserID, ch.id, m.TS, itemUser, name, present))
 	return nil, ""
 }
 
