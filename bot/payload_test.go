@@ -110,7 +110,7 @@ func TestMalformedPayloads(t *testing.T) {
 	if len(answers) != 0 {
 		t.Errorf("malformed events recorded answers: %+v", answers)
 	}
-	if n := counter(t, reg, "internbot_panics_recovered_total"); n != 0 {
+	if n := bot.CounterSum(t, reg, "internbot_panics_recovered_total"); n != 0 {
 		t.Errorf("%v panics recovered\nlogs:\n%s", n, h.logs)
 	}
 	if strings.Contains(h.logs.String(), "recovered from a panic") {
@@ -139,22 +139,4 @@ func TestDisconnectEnvelope(t *testing.T) {
 	if r := h.slash(member, channel, "pay"); !strings.Contains(r.all(), "$12100 monthly") {
 		t.Errorf("after disconnect, /internship pay = %q", r.Text)
 	}
-}
-
-// counter is the sum of every series of the counter name in reg.
-func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
 }
