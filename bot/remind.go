@@ -124,18 +124,23 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) erro
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return err
 	}
+	// The poll's link is fetched only if something is sent: later ticks the same day cost no call.
 	var link string
-	if poll != nil {
-		link = b.permalink(ctx, *poll)
+	var fetched bool
+	pollLink := func() string {
+		if poll != nil && !fetched {
+			link, fetched = b.permalink(ctx, *poll), true
+		}
+		return link
 	}
 	var errs []error
 	if b.cfg.Channel == "" {
 		b.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
-	} else if err := b.postReminder(ctx, rem, d, day, left, poll, link); err != nil {
+	} else if err := b.postReminder(ctx, rem, d, day, left, poll, pollLink); err != nil {
 		errs = append(errs, err)
 	}
 	if b.cfg.Reminders.DM && poll != nil {
-		if err := b.sendDMs(ctx, d, day, left, *poll, link); err != nil {
+		if err := b.sendDMs(ctx, d, day, left, *poll, pollLink); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -167,7 +172,7 @@ func reminderKey(deadline, day, user string) string {
 	return deadline + "|" + day + "|" + user
 }
 
-func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link string) error {
+func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link func() string) error {
 	if rem.State == storage.ReminderPosted {
 		return nil
 	}
@@ -189,7 +194,7 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 			return err
 		}
 	}
-	text, blocks := renderReminder(d, left, poll, counts, link)
+	text, blocks := renderReminder(d, left, poll, counts, link())
 	ts, err := b.post(ctx, b.cfg.Channel, text, blocks, key)
 	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
@@ -257,7 +262,7 @@ var dmAnswers = []string{"yes", "maybe"}
 // sendDMs sends the deadline's DMs for day. The recipients are fixed the first time (a snapshot in the
 // database), each one's progress is recorded, and a DM whose sending was interrupted is looked up
 // before it is sent again: a crash neither repeats nor skips anyone.
-func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link string) error {
+func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string) error {
 	dms, err := b.store.DMs(ctx, d.Name, day)
 	if err != nil {
 		return err
@@ -317,7 +322,7 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 	return errors.Join(errs...)
 }
 
-func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link string, dm storage.DM) error {
+func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string, dm storage.DM) error {
 	key := reminderKey(d.Name, day, dm.User)
 	im := dm.Channel
 	if im == "" {
@@ -348,7 +353,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 	if a, err := b.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
 		answer = a.Answer
 	}
-	text := renderDM(d, left, answer, link)
+	text := renderDM(d, left, answer, link())
 	ts, err := b.post(ctx, im, text, []slack.Block{mrkdwnSection(text)}, key)
 	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {

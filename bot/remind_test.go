@@ -213,11 +213,15 @@ func TestReminderRestartSameDay(t *testing.T) {
 	}
 	h.restart() // starts after 09:00: its catch-up finds the day already done
 	h.clock.Add(3 * time.Hour)
+	calls := h.emu.Calls("chat.getPermalink") + h.emu.Calls("chat.postMessage")
 	if err := h.runReminders(); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(h.reminders()); got != 1 {
 		t.Fatalf("%d reminders across a restart the same day, want 1", got)
+	}
+	if got := h.emu.Calls("chat.getPermalink") + h.emu.Calls("chat.postMessage"); got != calls {
+		t.Errorf("a tick after the day's reminder was sent made %d Web API calls", got-calls)
 	}
 }
 
