@@ -334,6 +334,9 @@ func (s *session) show(m slackemu.Message) {
 	if m.User != s.emu.BotUserID() && m.BotID == "" && m.Via != "response_url" {
 		return
 	}
+	if m.Via == "ack" {
+		return // the reply in a slash command's ack: slash has printed it already
+	}
 	who := "internbot"
 	where := "#" + channelName
 	switch {
@@ -370,7 +373,9 @@ func (s *session) render(head, text string, blocks json.RawMessage) string {
 
 var mention = regexp.MustCompile(`<([@#])([A-Z0-9]+)(\|[^>]*)?>`)
 
-// names turns <@U0ALICE> into @alice and <#C0INTERN> into #internship.
+var link = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
+
+// names turns <@U0ALICE> into @alice, <#C0INTERN> into #internship and <URL|text> into text (URL).
 func (s *session) names(text string) string {
 	text = mention.ReplaceAllStringFunc(text, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
@@ -390,6 +395,7 @@ func (s *session) names(text string) string {
 		}
 		return "@" + sub[2]
 	})
+	text = link.ReplaceAllString(text, "$2 ($1)")
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }
 

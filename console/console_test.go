@@ -78,7 +78,7 @@ func TestConsole(t *testing.T) {
 	say("/internship results", "*yes*: @alice", "*maybe*: @bob")
 	say("clock 2026-12-12T09:00", "the time is Sat Dec 12 2026 09:00 UTC")
 	say("/internship deadline add 2026-12-15 Application deadline", "Added *Application deadline*")
-	say("remind", "3 days left", "DM · internbot", "You answered *yes*", "reminder job ran")
+	say("remind", "3 days left", "see the poll (https://", "DM · internbot", "You answered *yes*", "reminder job ran")
 	say("clock +2d", "Mon Dec 14 2026")
 	say("remind", "1 day left")
 	say("as nobody", "no one is called")

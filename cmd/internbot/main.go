@@ -297,7 +297,10 @@ func runConsole(ctx context.Context, env config.Env, args []string, stdin io.Rea
 	if err != nil {
 		return err
 	}
-	if f.logLevel == "" {
+	// The console is a conversation: only warnings and errors interrupt it, unless asked for more.
+	explicit := false
+	f.fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "log-level" })
+	if !explicit {
 		level = slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
