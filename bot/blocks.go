@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -30,24 +31,40 @@ func contextBlock(text string) slack.Block {
 	return slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxSectionText), false, false))
 }
 
-// sectionBlocks renders one posting section, split over several blocks when its body is longer than
-// a section block may be.
-func sectionBlocks(s *posting.Section) []slack.Block {
+// mrkdwnSections is text as section blocks, split at line ends so that no block passes Slack's
+// 3000-character limit; a line longer than that is split where it must be.
+func mrkdwnSections(text string) []slack.Block {
 	var out []slack.Block
-	text := "*" + escape(s.Title) + "*\n" + escape(s.Body)
-	for len(text) > 0 {
-		chunk := text
-		if len(chunk) > maxSectionText {
-			cut := strings.LastIndexByte(chunk[:maxSectionText], '\n')
-			if cut <= 0 {
-				cut = len(truncate(chunk, maxSectionText-1)) - len("…")
-			}
-			chunk = text[:cut]
+	var chunk strings.Builder
+	n := 0
+	flush := func() {
+		if t := strings.TrimRight(chunk.String(), "\n"); strings.TrimSpace(t) != "" {
+			out = append(out, mrkdwnSection(t))
 		}
-		out = append(out, mrkdwnSection(chunk))
-		text = strings.TrimLeft(text[len(chunk):], "\n")
+		chunk.Reset()
+		n = 0
 	}
-	return out
+	for _, line := range strings.SplitAfter(text, "\n") {
+		for utf8.RuneCountInString(line) > maxSectionText {
+			flush()
+			head := firstRunes(line, maxSectionText)
+			out = append(out, mrkdwnSection(head))
+			line = line[len(head):]
+		}
+		l := utf8.RuneCountInString(line)
+		if n+l > maxSectionText {
+			flush()
+		}
+		chunk.WriteString(line)
+		n += l
+	}
+	flush()
+	return capBlocks(out)
+}
+
+// sectionBlocks renders one posting section.
+func sectionBlocks(s *posting.Section) []slack.Block {
+	return mrkdwnSections("*" + escape(s.Title) + "*\n" + escape(s.Body))
 }
 
 func plainSection(s *posting.Section) string { return s.Title + "\n" + s.Body + "\n" }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -420,18 +421,25 @@ func (s slogOutput) Output(_ int, msg string) error {
 	return nil
 }
 
+// truncate bounds s to n characters (Slack's limits count characters, not bytes), ending a cut text
+// with "…".
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return firstRunes(s, max(n-1, 0)) + "…"
 }
 
-func isRuneStart(c byte) bool { return c&0xC0 != 0x80 }
+// firstRunes is the first n characters of s.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
 
 // holderName identifies this process in reminder leases: host, pid and a random part.
 func holderName() string {

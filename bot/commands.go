@@ -75,7 +75,7 @@ type reply struct {
 
 func textReply(format string, args ...any) *reply {
 	text := fmt.Sprintf(format, args...)
-	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: []slack.Block{mrkdwnSection(text)}}
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: mrkdwnSections(text)}
 }
 
 func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event, received time.Time) {
@@ -204,7 +204,7 @@ func (b *Bot) helpReply(r *request) *reply {
 	}
 	fmt.Fprintf(&sb, "Or ask about one part: %s — or a question, like `%s where is it?`", strings.Join(keys, ", "), r.command)
 	text := sb.String()
-	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: []slack.Block{mrkdwnSection(text)}}
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: mrkdwnSections(text)}
 }
 
 func (b *Bot) cmdDetails(_ context.Context, _ *request) (*reply, error) {

@@ -354,7 +354,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 		answer = a.Answer
 	}
 	text := renderDM(d, left, answer, link())
-	ts, err := b.post(ctx, im, text, []slack.Block{mrkdwnSection(text)}, key)
+	ts, err := b.post(ctx, im, text, mrkdwnSections(text), key)
 	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
 		if ferr := b.store.MarkDMFailed(ctx, d.Name, day, dm.User, err.Error()); ferr != nil {

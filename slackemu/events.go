@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -221,6 +222,7 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, command, text 
 			TriggerID:   strconv.FormatInt(now.Unix(), 10) + "." + strconv.FormatUint(s.seq.Add(1), 10) + "." + randomHex(16),
 		},
 	}
+	sent := time.Now()
 	p, err := s.Send(ctx, e)
 	if err != nil {
 		return Ack{}, err
@@ -229,14 +231,30 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, command, text 
 	if err != nil {
 		return Ack{}, err
 	}
-	if len(a.Payload) > 0 {
+	if d := a.At.Sub(sent); d > slashAckDeadline {
+		// Slack has already shown the person an error; the late reply goes nowhere.
+		return a, fmt.Errorf("%w: acked after %v", ErrAckTimeout, d.Round(time.Millisecond))
+	}
+	if len(a.Payload) > 0 && string(a.Payload) != "null" {
 		var r responseBody
-		if json.Unmarshal(a.Payload, &r) == nil {
-			_, _ = s.reply(id, r, "ack")
+		if err := json.Unmarshal(a.Payload, &r); err != nil {
+			return a, fmt.Errorf("%w: %v", ErrRejectedReply, err)
+		}
+		if _, err := s.reply(id, r, "ack"); err != nil && !errors.Is(err, errNoText) {
+			return a, fmt.Errorf("%w: %v", ErrRejectedReply, err)
 		}
 	}
 	return a, nil
 }
+
+// slashAckDeadline is how long Slack waits for a slash command's ack.
+const slashAckDeadline = 3 * time.Second
+
+// Errors from SlashCommand for an ack Slack would not accept.
+var (
+	ErrAckTimeout    = errors.New("slash command not acked within 3 seconds")
+	ErrRejectedReply = errors.New("slash command reply rejected")
+)
 
 type responseBody struct {
 	Text            string          `json:"text"`
@@ -249,10 +267,11 @@ type responseBody struct {
 }
 
 var (
-	errUsedURL    = errors.New("used_url")
-	errExpiredURL = errors.New("expired_url")
-	errNoText     = errors.New("no_text")
-	errUnknownURL = errors.New("invalid_url")
+	errUsedURL       = errors.New("used_url")
+	errExpiredURL    = errors.New("expired_url")
+	errNoText        = errors.New("no_text")
+	errUnknownURL    = errors.New("invalid_url")
+	errInvalidBlocks = errors.New("invalid_blocks")
 )
 
 // reply applies one response_url (or ack payload) reply.
@@ -305,7 +324,12 @@ func (s *Server) reply(id string, r responseBody, via string) (Message, error) {
 	if r.Text == "" && blocks == nil {
 		return Message{}, errNoText
 	}
-	ru.uses++
+	if blocks != nil && !validBlocks(blocks) {
+		return Message{}, errInvalidBlocks
+	}
+	if via != "ack" { // the ack's reply is not one of the response_url's uses
+		ru.uses++
+	}
 	if r.ReplaceOriginal && orig != nil && !orig.Deleted {
 		orig.Text, orig.Blocks, orig.Edits, orig.editedTS, orig.Via = r.Text, blocks, orig.Edits+1, ts, via
 		if meta != nil {
@@ -351,7 +375,7 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.reply(id, body, "response_url"); err != nil {
 		status := http.StatusNotFound
-		if errors.Is(err, errNoText) {
+		if errors.Is(err, errNoText) || errors.Is(err, errInvalidBlocks) {
 			status = http.StatusBadRequest
 		}
 		writeJSON(w, status, slackErr(err.Error()))

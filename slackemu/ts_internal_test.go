@@ -1,6 +1,8 @@
 package slackemu
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,4 +33,26 @@ func FuzzParseTS(f *testing.F) {
 			t.Errorf("round trip %q -> %d -> %q -> %d", s, m, formatTS(m), back)
 		}
 	})
+}
+
+// TestBlockLimits: blocks Slack would refuse are refused, in a post and in a slash command's ack.
+func TestBlockLimits(t *testing.T) {
+	for name, tc := range map[string]struct {
+		blocks string
+		ok     bool
+	}{
+		"OK":             {`[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}]`, true},
+		"ErrLongSection": {`[{"type":"section","text":{"type":"mrkdwn","text":"` + strings.Repeat("é", 3001) + `"}}]`, false},
+		"SectionAtLimit": {`[{"type":"section","text":{"type":"mrkdwn","text":"` + strings.Repeat("é", 3000) + `"}}]`, true},
+		"ErrLongHeader":  {`[{"type":"header","text":{"type":"plain_text","text":"` + strings.Repeat("h", 151) + `"}}]`, false},
+		"ErrEmptyText":   {`[{"type":"section","text":{"type":"mrkdwn","text":""}}]`, false},
+		"ErrNoType":      {`[{"text":{"type":"mrkdwn","text":"x"}}]`, false},
+		"ErrBigContext":  {`[{"type":"context","elements":[` + strings.Repeat(`{"type":"mrkdwn","text":"x"},`, 10) + `{"type":"mrkdwn","text":"x"}]}]`, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := validBlocks(json.RawMessage(tc.blocks)); got != tc.ok {
+				t.Errorf("valid = %v, want %v", got, tc.ok)
+			}
+		})
+	}
 }

@@ -311,15 +311,62 @@ func (s *Server) messageJSONLocked(m *message, withReactions bool) messageJSON {
 	return j
 }
 
+// validBlocks applies Block Kit's limits that a bot can run into: at most 50 blocks, header text at
+// most 150 characters, section text at most 3000 and at most 10 fields of 2000, context at most 10
+// elements, block_id at most 255 (https://docs.slack.dev/reference/block-kit/blocks).
+func validBlocks(raw json.RawMessage) bool {
+	type text struct {
+		Text string `json:"text"`
+	}
+	var blocks []struct {
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Text     *text  `json:"text"`
+		Fields   []text `json:"fields"`
+		Elements []text `json:"elements"`
+	}
+	if json.Unmarshal(raw, &blocks) != nil || len(blocks) > 50 {
+		return false
+	}
+	chars := utf8.RuneCountInString
+	for _, b := range blocks {
+		if b.Type == "" || chars(b.BlockID) > 255 {
+			return false
+		}
+		switch b.Type {
+		case "header":
+			if b.Text == nil || b.Text.Text == "" || chars(b.Text.Text) > 150 {
+				return false
+			}
+		case "section":
+			if (b.Text == nil || b.Text.Text == "") && len(b.Fields) == 0 {
+				return false
+			}
+			if b.Text != nil && chars(b.Text.Text) > 3000 || len(b.Fields) > 10 {
+				return false
+			}
+			for _, f := range b.Fields {
+				if chars(f.Text) > 2000 {
+					return false
+				}
+			}
+		case "context":
+			if len(b.Elements) == 0 || len(b.Elements) > 10 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // content validates text, blocks and metadata the way chat.postMessage does.
 func content(p url.Values, requireText bool) (text string, blocks, meta json.RawMessage, code string) {
 	text = p.Get("text")
 	if b := strings.TrimSpace(p.Get("blocks")); b != "" && b != "null" {
-		var arr []json.RawMessage
-		if json.Unmarshal([]byte(b), &arr) != nil || len(arr) > 50 {
+		if !validBlocks(json.RawMessage(b)) {
 			return "", nil, nil, "invalid_blocks"
 		}
-		if len(arr) > 0 {
+		if b != "[]" {
 			blocks = json.RawMessage(b)
 		}
 	}
@@ -685,9 +732,13 @@ func (s *Server) conversationsHistory(c *call) (apiResult, string) {
 	if hasMore {
 		picked = picked[:limit]
 	}
+	withMeta := truthy(c.p.Get("include_all_metadata")) // Slack leaves metadata out unless asked
 	out := make([]messageJSON, len(picked))
 	for i, m := range picked {
 		out[i] = s.messageJSONLocked(m, true)
+		if !withMeta {
+			out[i].Metadata = nil
+		}
 	}
 	next := ""
 	if hasMore {

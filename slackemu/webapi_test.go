@@ -167,7 +167,7 @@ func TestWebAPI_RoundTrip(t *testing.T) {
 		if len(h.Messages) != 1 || h.Messages[0].Timestamp != newest || !h.HasMore || h.ResponseMetaData.NextCursor == "" {
 			t.Fatalf("page 1 = %+v", h)
 		}
-		h2, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: chanGeneral, Cursor: h.ResponseMetaData.NextCursor})
+		h2, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: chanGeneral, Cursor: h.ResponseMetaData.NextCursor, IncludeAllMetadata: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,6 +175,16 @@ func TestWebAPI_RoundTrip(t *testing.T) {
 		if len(h2.Messages) != 1 || h2.Messages[0].Timestamp != ts || h2.Messages[0].Metadata.EventType != "poll" ||
 			len(h2.Messages[0].Reactions) == 0 || h2.HasMore {
 			t.Errorf("page 2 = %+v", h2.Messages)
+		}
+		// Without include_all_metadata, Slack leaves metadata out.
+		plain, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: chanGeneral})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range plain.Messages {
+			if m.Metadata.EventType != "" {
+				t.Errorf("metadata %q returned without include_all_metadata", m.Metadata.EventType)
+			}
 		}
 		h3, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: chanGeneral, Oldest: ts})
 		if err != nil || len(h3.Messages) != 1 || h3.Messages[0].Timestamp != newest {

@@ -1,0 +1,59 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+)
+
+func TestTruncateCountsCharacters(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven char", 10, "eleven ch…"},
+		{"ééééééééééé", 10, "ééééééééé…"}, // 11 two-byte characters
+		{"", 0, ""},
+	} {
+		if got := truncate(tc.in, tc.n); got != tc.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestSectionsFitSlackLimits: a long reply (an admin's results on a large poll) becomes several
+// sections, none over Slack's 3000 characters, losing no line.
+func TestSectionsFitSlackLimits(t *testing.T) {
+	var lines []string
+	for i := range 400 {
+		lines = append(lines, "• *yes*: <@U"+strings.Repeat("é", 5)+string(rune('A'+i%26))+">")
+	}
+	lines = append(lines, strings.Repeat("x", 7000)) // one line longer than a section
+	text := strings.Join(lines, "\n")
+	blocks := mrkdwnSections(text)
+	var got strings.Builder
+	for _, b := range blocks {
+		s, ok := b.(*slack.SectionBlock)
+		if !ok {
+			t.Fatalf("block %T, want sections", b)
+		}
+		if n := utf8.RuneCountInString(s.Text.Text); n > maxSectionText || n == 0 {
+			t.Fatalf("section of %d characters", n)
+		}
+		got.WriteString(s.Text.Text)
+	}
+	if len(blocks) > maxBlocks {
+		t.Fatalf("%d blocks", len(blocks))
+	}
+	if strings.ReplaceAll(got.String(), "\n", "") != strings.ReplaceAll(text, "\n", "") {
+		t.Errorf("text lost or changed in the split")
+	}
+	if h := truncate(strings.Repeat("T", 400), maxHeaderText); utf8.RuneCountInString(h) != maxHeaderText {
+		t.Errorf("header of %d characters", utf8.RuneCountInString(h))
+	}
+}
