@@ -337,7 +337,9 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 			return err
 		}
 	}
-	if dm.State == storage.DMSending {
+	if dm.State == storage.DMSending || dm.Attempts > 0 {
+		// An earlier attempt may have been delivered: it died before recording it, or its response
+		// was lost (a timeout after Slack had posted). Look before sending again.
 		ts, found, err := b.findPosted(ctx, im, key)
 		if err != nil {
 			return fmt.Errorf("check for an earlier DM: %w", err)

@@ -424,3 +424,29 @@ func TestDeadlineCommands(t *testing.T) {
 		t.Errorf("a removed deadline is still listed: %q", r.Text)
 	}
 }
+
+// TestReminderDMResponseLost: Slack posts a DM but the response never reaches the bot. The DM is not
+// recorded as sent, and the next run that day finds it in the DM's history instead of sending it again.
+func TestReminderDMResponseLost(t *testing.T) {
+	h, _ := remindHarness(t)
+	if err := h.runReminders(); err != nil { // the channel post and both DMs go out
+		t.Fatal(err)
+	}
+	h.clock.Add(48 * time.Hour) // Dec 14: 1 day left
+	h.emu.Fail("chat.postMessage", slackemu.Failure{LoseResponse: true, Times: 2}) // the channel post and the first DM
+	if err := h.runReminders(); err == nil {
+		t.Fatal("a run whose posts lost their responses reported no error")
+	}
+	h.clock.Add(time.Hour)
+	if err := h.runReminders(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(h.reminders()); got != 2 {
+		t.Errorf("%d channel reminders over two days, want 2", got)
+	}
+	for _, u := range []string{admin, member} {
+		if got := len(h.dms(u)); got != 2 {
+			t.Errorf("%s has %d DMs over two reminder days, want 2 (one a day)", u, got)
+		}
+	}
+}

@@ -21,6 +21,9 @@ type Failure struct {
 	Error      string        // Slack error code for an ok:false reply with HTTP 200
 	Times      int           // how many calls fail; 0 means 1
 	Delay      time.Duration // wait this long before answering (alone: a slow success)
+	// LoseResponse carries the call out, then drops the connection instead of answering: the
+	// request took effect but its response was lost on the way back.
+	LoseResponse bool
 }
 
 // Fail makes the next Times calls of method (a Web API method name, or
@@ -82,7 +85,7 @@ func slackErr(code string) map[string]any { return map[string]any{"ok": false, "
 
 // injectFailure counts the call and applies any injected failure; it reports
 // whether the request has been answered.
-func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method string) bool {
+func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method string) (handled, lose bool) {
 	s.mu.Lock()
 	s.calls[method]++
 	var f Failure
@@ -106,24 +109,30 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method st
 	case f.Status == http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
 		writeJSON(w, f.Status, slackErr("ratelimited"))
-		return true
+		return true, false
 	case f.Status != 0 && f.Status != http.StatusOK:
 		// Slack's 5xx bodies are HTML, which clients must not parse.
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(f.Status)
 		_, _ = io.WriteString(w, "<html><body>emulated failure</body></html>")
-		return true
+		return true, false
 	case f.Error != "":
 		writeJSON(w, http.StatusOK, slackErr(f.Error))
-		return true
+		return true, false
 	}
-	return false
+	return false, f.LoseResponse
 }
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	if s.injectFailure(w, r, method) {
+	handled, lose := s.injectFailure(w, r, method)
+	if handled {
 		return
+	}
+	if lose {
+		// Do the work, then abort the connection with no response written.
+		defer panic(http.ErrAbortHandler)
+		w = discardResponse{}
 	}
 	h, ok := methods[method]
 	if !ok {
@@ -789,3 +798,10 @@ func (s *Server) usersInfo(c *call) (apiResult, string) {
 	}
 	return apiResult{"user": user}, ""
 }
+
+// discardResponse swallows a response that LoseResponse will never send.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (discardResponse) WriteHeader(int)             {}
