@@ -450,3 +450,15 @@ func TestReminderDMResponseLost(t *testing.T) {
 		}
 	}
 }
+
+// TestReminderRetriedSameDay: the catch-up run's post fails; the bot tries again that day rather than
+// waiting for tomorrow's tick, and posts once.
+func TestReminderRetriedSameDay(t *testing.T) {
+	failFirstPost := func(h *harness) { h.emu.Fail("chat.postMessage", slackemu.Failure{Error: "internal_error", Times: 1}) }
+	h := newHarness(t, withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 15, 0, 0, 0, time.UTC)), failFirstPost)
+	h.eventually("the reminder, retried after a failure", func() bool { return len(h.reminders()) == 1 })
+	h.slash(member, channel, "help") // the bot is still serving
+	if got := len(h.reminders()); got != 1 {
+		t.Fatalf("%d reminders, want exactly 1", got)
+	}
+}

@@ -92,18 +92,42 @@ func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
 	}, nil
 }
 
-// reminderTick is one scheduled (or catch-up) run. When another process held a reminder — most likely
-// one that died with its lease — it runs once more after the lease has run out, so the day is not lost.
+// Retries of a reminder run that did not finish, within its local day.
+const (
+	reminderRetryFirst = time.Minute
+	reminderRetryMax   = 30 * time.Minute
+	reminderRetries    = 10
+)
+
+// reminderTick is one scheduled (or catch-up) run. What failed is tried again with backoff until it
+// succeeds or the local day ends — with a daily schedule, the next tick is another day, too late for
+// today's reminder. When another process held a reminder (most likely one that died with its lease),
+// the retry waits for the lease to run out. Retrying cannot post twice: see RunReminders.
 func (b *Bot) reminderTick(ctx context.Context) {
-	err := b.RunReminders(ctx)
-	if errors.Is(err, errLeaseHeld) {
-		b.log.Info("another internbot held a reminder; trying again when its lease runs out", "wait", reminderLease)
-		if b.sleep(ctx, reminderLease+time.Second) == nil {
-			err = b.RunReminders(ctx)
+	day := b.today()
+	wait := reminderRetryFirst
+	for attempt := 1; ; attempt++ {
+		err := b.RunReminders(ctx)
+		if err == nil {
+			return
 		}
-	}
-	if err != nil {
-		b.log.Warn("reminder run incomplete; what failed is tried again at the next run", "err", err)
+		next := wait
+		if errors.Is(err, errLeaseHeld) {
+			next = max(next, reminderLease+time.Second)
+		}
+		if attempt > reminderRetries {
+			b.log.Error("reminder run incomplete; giving up until the next scheduled run", "attempts", attempt, "err", err)
+			return
+		}
+		b.log.Warn("reminder run incomplete; trying again", "in", next, "err", err)
+		if b.sleep(ctx, next) != nil {
+			return
+		}
+		if b.today() != day {
+			b.log.Warn("the day ended before its reminders could all be sent", "day", day.String())
+			return
+		}
+		wait = min(2*wait, reminderRetryMax)
 	}
 }
 
