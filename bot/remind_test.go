@@ -432,7 +432,7 @@ func TestReminderDMResponseLost(t *testing.T) {
 	if err := h.runReminders(); err != nil { // the channel post and both DMs go out
 		t.Fatal(err)
 	}
-	h.clock.Add(48 * time.Hour) // Dec 14: 1 day left
+	h.clock.Add(48 * time.Hour)                                                    // Dec 14: 1 day left
 	h.emu.Fail("chat.postMessage", slackemu.Failure{LoseResponse: true, Times: 2}) // the channel post and the first DM
 	if err := h.runReminders(); err == nil {
 		t.Fatal("a run whose posts lost their responses reported no error")
