@@ -80,6 +80,7 @@ type Bot struct {
 	commands  []command
 
 	smc       *socketmode.Client
+	ackCtx    context.Context // ends when the socket is gone; acks then return at once
 	connected atomic.Bool
 	// lastEventUS is the newest event_ts (µs) received; see reconcilePoll.
 	lastEventUS atomic.Int64
@@ -175,7 +176,26 @@ func (b *Bot) Run(ctx context.Context) error {
 	// The socket outlives ctx: after ctx ends the bot still has to write the acks of work in flight.
 	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSocket()
-	stopScheduler, err := b.startScheduler(sockCtx)
+	// Work in flight when ctx ends gets drainTimeout to finish, then its context ends too.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	runDone := make(chan struct{})
+	defer close(runDone)
+	defer context.AfterFunc(ctx, func() {
+		t := time.NewTimer(drainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			stopWork()
+		case <-runDone:
+		}
+	})()
+	// Acks go nowhere once the socket is gone; they must not block then.
+	ackCtx, stopAcks := context.WithCancel(workCtx)
+	defer stopAcks()
+	b.ackCtx = ackCtx
+
+	stopScheduler, err := b.startScheduler(workCtx)
 	if err != nil {
 		return err
 	}
@@ -186,13 +206,17 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.smc = socketmode.New(b.client, smOpts...)
 
 	sockDone := make(chan error, 1)
-	go func() { sockDone <- b.smc.RunContext(sockCtx) }()
+	go func() {
+		err := b.smc.RunContext(sockCtx)
+		stopAcks()
+		sockDone <- err
+	}()
 
 	// writers mark polls for the updater, so they stop first, then the updater flushes.
 	var writers, updater sync.WaitGroup
-	writers.Go(func() { b.runBatcher(sockCtx) })
-	writers.Go(func() { b.runReconciler(sockCtx) })
-	updater.Go(func() { b.updates.run(sockCtx) })
+	writers.Go(func() { b.runBatcher(workCtx) })
+	writers.Go(func() { b.runReconciler(workCtx) })
+	updater.Go(func() { b.updates.run(workCtx) })
 
 	var runErr error
 loop:
@@ -206,9 +230,28 @@ loop:
 			runErr = socketError(err)
 			break loop
 		case evt := <-b.smc.Events:
-			b.dispatch(sockCtx, evt)
+			b.dispatch(workCtx, evt)
 		}
 	}
+
+	// While draining, envelopes that still arrive are left unacked: Slack sends them again to the
+	// next connection. Reading them keeps slack-go from blocking.
+	drained := make(chan struct{})
+	droppedc := make(chan int, 1)
+	go func() {
+		dropped := 0
+		for {
+			select {
+			case evt := <-b.smc.Events:
+				if evt.Request != nil && evt.Request.EnvelopeID != "" {
+					dropped++
+				}
+			case <-drained:
+				droppedc <- dropped
+				return
+			}
+		}
+	}()
 
 	// Drain: the reminder job (to a safe point), commands and reconciles in flight, then the reaction
 	// batches (which ack), then the final poll counts.
@@ -229,8 +272,16 @@ loop:
 	if err := <-sockDone; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
 		runErr = socketError(err)
 	}
+	close(drained)
+	if dropped := <-droppedc; dropped > 0 {
+		b.log.Info("envelopes that arrived during shutdown were left for slack to send again", "count", dropped)
+	}
 	return runErr
 }
+
+// drainTimeout bounds how long work in flight may take once shutdown starts, so that the whole stop
+// fits in the 10 s a container runtime allows between SIGTERM and SIGKILL.
+const drainTimeout = 7 * time.Second
 
 func socketError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
@@ -341,12 +392,11 @@ func (b *Bot) ack(req *socketmode.Request, payload any, received time.Time) {
 	if req == nil || req.EnvelopeID == "" {
 		return
 	}
-	var err error
-	if payload == nil {
-		err = b.smc.Ack(*req)
-	} else {
-		err = b.smc.Ack(*req, payload)
+	ctx := b.ackCtx
+	if ctx == nil {
+		ctx = context.Background()
 	}
+	err := b.smc.AckCtx(ctx, req.EnvelopeID, payload)
 	if err != nil {
 		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
 		return

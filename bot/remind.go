@@ -219,7 +219,7 @@ func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Blo
 	defer cancel()
 	var ts string
 	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		var err error
 		_, ts, err = b.client.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),

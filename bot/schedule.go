@@ -86,8 +86,8 @@ func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
 		done := c.Stop().Done()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
-			b.log.Warn("a reminder job did not stop within 10s")
+		case <-time.After(5 * time.Second):
+			b.log.Warn("a reminder job did not reach a safe point within 5s; it is left to finish its post")
 		}
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,6 +31,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop) // after the first signal, a second one ends the process at once
 	err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -230,7 +232,9 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 }
 
 func slackClient(env config.Env) *slack.Client {
-	return slack.New(env.BotToken, slack.OptionAPIURL(env.APIURL), slack.OptionAppLevelToken(env.AppToken))
+	// slack-go's default http.Client has no timeout; a hung connection must not hang the bot.
+	return slack.New(env.BotToken, slack.OptionAPIURL(env.APIURL), slack.OptionAppLevelToken(env.AppToken),
+		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}))
 }
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
