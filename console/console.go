@@ -121,8 +121,12 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	botCtx, stopBot := context.WithCancel(ctx)
-	botDone := make(chan error, 1)
-	go func() { botDone <- b.Run(botCtx) }()
+	var botErr error // set before botDone closes
+	botDone := make(chan struct{})
+	go func() {
+		botErr = b.Run(botCtx)
+		close(botDone)
+	}()
 	defer func() {
 		stopBot()
 		<-botDone
@@ -148,7 +152,7 @@ func Run(ctx context.Context, opts Options) error {
 
 	s.printf("internbot console: the real bot on an emulated Slack, in #%s. You are @%s (a workspace admin).\n", channelName, s.user.Name)
 	s.printf("Type /internship help, or help for the console's own commands.\n")
-	return s.loop(ctx, opts.In, botDone)
+	return s.loop(ctx, opts.In, botDone, func() error { return botErr })
 }
 
 func (s *session) printf(format string, args ...any) {
@@ -159,14 +163,20 @@ func (s *session) printf(format string, args ...any) {
 
 func (s *session) prompt() { s.printf("%s> ", s.user.Name) }
 
-func (s *session) loop(ctx context.Context, in io.Reader, botDone <-chan error) error {
+func (s *session) loop(ctx context.Context, in io.Reader, botDone <-chan struct{}, botErr func() error) error {
 	lines := make(chan string)
 	readErr := make(chan error, 1)
+	stop := make(chan struct{})
+	defer close(stop)
 	go func() {
 		sc := bufio.NewScanner(in)
 		sc.Buffer(make([]byte, 64*1024), 1024*1024)
 		for sc.Scan() {
-			lines <- sc.Text()
+			select {
+			case lines <- sc.Text():
+			case <-stop:
+				return
+			}
 		}
 		readErr <- sc.Err()
 		close(lines)
@@ -176,8 +186,8 @@ func (s *session) loop(ctx context.Context, in io.Reader, botDone <-chan error) 
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-botDone:
-			return fmt.Errorf("the bot stopped: %w", err)
+		case <-botDone:
+			return fmt.Errorf("the bot stopped: %w", botErr())
 		case line, ok := <-lines:
 			if !ok {
 				s.printf("\n")

@@ -89,3 +89,4 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("console: %v", err)
 	}
 }
+
