@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,6 +167,20 @@ func (b *Bot) permalink(ctx context.Context, p storage.Poll) string {
 	return link
 }
 
+// renewLease extends this process's claim on the reminder right before a post. If the claim ran out
+// (a long 429 storm) and another process took it over, that process finishes the work and this one
+// stops: the two never post the same thing.
+func (b *Bot) renewLease(ctx context.Context, d deadline, day string) error {
+	_, still, err := b.store.ClaimReminder(ctx, d.Name, day, b.cfg.Channel, b.holder, reminderLease)
+	if err != nil {
+		return err
+	}
+	if !still {
+		return errLeaseHeld
+	}
+	return nil
+}
+
 func reminderKey(deadline, day, user string) string {
 	return deadline + "|" + day + "|" + user
 }
@@ -195,6 +208,9 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 		}
 	}
 	text, blocks := renderReminder(d, left, poll, counts, link())
+	if err := b.renewLease(ctx, d, day); err != nil {
+		return err
+	}
 	ts, err := b.post(ctx, b.cfg.Channel, text, blocks, key)
 	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
@@ -306,11 +322,10 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 			if err := b.sleep(ctx, b.dmInterval); err != nil {
 				break
 			}
-			// Renew the claim; if it ran out and another process took over, it finishes the list.
-			if _, still, err := b.store.ClaimReminder(ctx, d.Name, day, b.cfg.Channel, b.holder, reminderLease); err != nil || !still {
-				errs = append(errs, cmp.Or(err, errLeaseHeld))
-				break
-			}
+		}
+		if err := b.renewLease(ctx, d, day); err != nil {
+			errs = append(errs, err)
+			break
 		}
 		sent++
 		if err := b.sendDM(ctx, d, day, left, poll, link, dm); err != nil {

@@ -462,3 +462,26 @@ func TestReminderRetriedSameDay(t *testing.T) {
 		t.Fatalf("%d reminders, want exactly 1", got)
 	}
 }
+
+// TestReminderLeaseHeldElsewhere: while another process (an outside `internbot remind`, say) holds
+// today's reminder, this one posts nothing; once that lease runs out, it does the work, once.
+func TestReminderLeaseHeldElsewhere(t *testing.T) {
+	h := newHarness(t, withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 8, 0, 0, 0, time.UTC)))
+	h.clock.Set(time.Date(2026, 12, 12, 9, 0, 0, 0, time.UTC))
+	if _, ok, err := h.db.ClaimReminder(context.Background(), "Application deadline", "2026-12-12", channel, "another-process", 5*time.Minute); err != nil || !ok {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if err := h.runReminders(); err == nil || !strings.Contains(err.Error(), "another internbot") {
+		t.Fatalf("run while another process holds the reminder: %v", err)
+	}
+	if got := len(h.reminders()); got != 0 {
+		t.Fatalf("%d reminders posted under another process's lease", got)
+	}
+	h.clock.Add(6 * time.Minute)
+	if err := h.runReminders(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(h.reminders()); got != 1 {
+		t.Fatalf("%d reminders after the lease ran out, want 1", got)
+	}
+}
