@@ -82,8 +82,8 @@ type Bot struct {
 	smc       *socketmode.Client
 	ackCtx    context.Context // ends when the socket is gone; acks then return at once
 	connected atomic.Bool
-	// lastEventUS is the newest event_ts (µs) received; see reconcilePoll.
-	lastEventUS atomic.Int64
+	// slackClock estimates Slack's clock from the event timestamps it sends; see reconcilePoll.
+	slackClock slackClock
 
 	reactions chan pendingReaction
 	updates   *updater

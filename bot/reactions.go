@@ -56,9 +56,7 @@ func (b *Bot) loadPolls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !newest.IsZero() {
-		b.lastEventUS.Store(newest.UnixMicro())
-	}
+	b.slackClock.seed(newest)
 	return nil
 }
 
@@ -126,18 +124,52 @@ func tsMicros(ts string) (int64, bool) {
 	return int64(s)*1_000_000 + int64(us), true
 }
 
-// noteEventTS remembers the newest event_ts seen from Slack (Slack's clock, not ours).
+// noteEventTS feeds an event's timestamp (Slack's clock, not ours) to the estimate of Slack's clock.
 func (b *Bot) noteEventTS(ts string) {
-	us, ok := tsMicros(ts)
-	if !ok {
+	if us, ok := tsMicros(ts); ok {
+		b.slackClock.observe(us, time.Now())
+	}
+}
+
+// slackClock estimates what time it is on Slack's clock: the newest event_ts received plus the time
+// elapsed here since it arrived. Reconciliation stamps what it finds with it, so that neither a host
+// clock running fast (reconciled facts would outrank later live events) nor one running slow (they
+// would lose to older ones) can misorder answers.
+type slackClock struct {
+	mu   sync.Mutex
+	us   int64     // newest event_ts seen, µs
+	at   time.Time // when it arrived here (monotonic); zero if only seeded from the store
+	seen int64     // newest event_ts stored before this process started
+}
+
+func (c *slackClock) seed(newest time.Time) {
+	if newest.IsZero() {
 		return
 	}
-	for {
-		cur := b.lastEventUS.Load()
-		if us <= cur || b.lastEventUS.CompareAndSwap(cur, us) {
-			return
-		}
+	c.mu.Lock()
+	c.seen = newest.UnixMicro()
+	c.mu.Unlock()
+}
+
+func (c *slackClock) observe(us int64, at time.Time) {
+	c.mu.Lock()
+	if us > c.us {
+		c.us, c.at = us, at
 	}
+	c.mu.Unlock()
+}
+
+// now is the estimate; before any live event, the host clock, but never earlier than what is stored.
+func (c *slackClock) now(host time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() {
+		return time.UnixMicro(c.us).Add(time.Since(c.at))
+	}
+	if floor := time.UnixMicro(c.seen + 1); c.seen > 0 && floor.After(host) {
+		return floor
+	}
+	return host
 }
 
 // runBatcher is the one writer of reactions. It takes whatever is queued (in Slack's order), commits it
@@ -226,13 +258,9 @@ func (b *Bot) runReconciler(ctx context.Context) {
 }
 
 func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
-	// Taken before the read, and at least as new as every event already received (so a skewed local
-	// clock cannot make the snapshot look older than them): a live event that arrives after the
-	// snapshot is newer than it and wins in the store.
-	asOf := b.now()
-	if last := time.UnixMicro(b.lastEventUS.Load() + 1); last.After(asOf) {
-		asOf = last
-	}
+	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
+	// than it and wins in the store; one received before it is older and loses.
+	asOf := b.slackClock.now(b.now())
 	var item slack.ReactedItem
 	err := b.call(ctx, "reactions.get", true, func(ctx context.Context) error {
 		var err error

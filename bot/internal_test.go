@@ -3,6 +3,7 @@ package bot
 import (
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -56,4 +57,29 @@ func TestSectionsFitSlackLimits(t *testing.T) {
 	if h := truncate(strings.Repeat("T", 400), maxHeaderText); utf8.RuneCountInString(h) != maxHeaderText {
 		t.Errorf("header of %d characters", utf8.RuneCountInString(h))
 	}
+}
+
+func TestSlackClock(t *testing.T) {
+	slack := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	t.Run("HostClockFast", func(t *testing.T) {
+		var c slackClock
+		c.observe(slack.UnixMicro(), time.Now())
+		got := c.now(slack.Add(2 * time.Minute)) // the host runs two minutes ahead
+		if d := got.Sub(slack); d < 0 || d > time.Second {
+			t.Errorf("estimate %v is %v from Slack's clock", got, d)
+		}
+	})
+	t.Run("HostClockSlowBeforeAnyEvent", func(t *testing.T) {
+		var c slackClock
+		c.seed(slack)
+		if got := c.now(slack.Add(-time.Hour)); !got.After(slack) {
+			t.Errorf("estimate %v is not after the newest stored event %v", got, slack)
+		}
+	})
+	t.Run("NothingKnown", func(t *testing.T) {
+		var c slackClock
+		if got := c.now(slack); !got.Equal(slack) {
+			t.Errorf("estimate %v, want the host clock", got)
+		}
+	})
 }
