@@ -440,6 +440,19 @@ func (b *Bot) recoverPanic(where string, req *socketmode.Request, received time.
 	}
 }
 
+// safely runs fn, turning a panic into an error (logged and counted) so that a long-lived loop — the
+// batcher, the reconciler, the updater — survives one bad item.
+func (b *Bot) safely(where string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b.metrics.panicked()
+			b.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = fmt.Errorf("%s: panic: %v", where, r)
+		}
+	}()
+	return fn()
+}
+
 // goWork runs fn on a goroutine that Run waits for before it shuts down. req, if not nil, is acked
 // should fn panic.
 func (b *Bot) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {

@@ -37,12 +37,22 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	case err != nil:
 		return nil, err
 	}
+	prev, prevErr := b.store.CurrentPoll(ctx, r.channel)
 	p.Channel, p.TS = channel, ts
 	p, err = b.store.CreatePoll(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("store poll: %w", err)
 	}
 	b.polls.put(p)
+	// A channel has one current poll: the previous one stops counting and shows its final counts.
+	if prevErr == nil && prev.ClosedAt.IsZero() {
+		if closed, err := b.store.ClosePoll(ctx, prev.ID); err != nil {
+			b.log.Warn("could not close the channel's previous poll", "ts", prev.TS, "err", err)
+		} else {
+			b.polls.put(closed)
+			b.updates.mark(closed.ID)
+		}
+	}
 	for _, o := range p.Options {
 		err := b.call(ctx, "reactions.add", true, func(ctx context.Context) error {
 			return b.client.AddReactionContext(ctx, o.Reaction, slack.NewRefToMessage(p.Channel, p.TS))
@@ -50,6 +60,10 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 		if err != nil && slackErrorCode(err) != "already_reacted" {
 			b.log.Warn("could not add the poll's option reaction", "reaction", o.Reaction, "err", err)
 		}
+	}
+	// Reactions that came before the poll was stored were not counted: read them back once.
+	if err := b.reconcilePoll(ctx, p); err != nil {
+		b.log.Warn("could not read the new poll's reactions back", "err", err)
 	}
 	b.log.Info("poll posted", "channel", p.Channel, "ts", p.TS, "by", r.user)
 	return textReply("Posted the poll. People answer by reacting to it; `%s results` shows the counts.", r.command), nil

@@ -351,3 +351,27 @@ func countFromBot(h *harness, msgs []slackemu.Message) int {
 	}
 	return n
 }
+
+// TestNewPollClosesPrevious: a channel has one current poll; posting another closes the old one, whose
+// message shows its final counts and which stops counting.
+func TestNewPollClosesPrevious(t *testing.T) {
+	h := newHarness(t)
+	old := h.postPoll(channel)
+	h.react(member, old, yes)
+	p := h.postPoll(channel)
+	if p.ID == old.ID {
+		t.Fatal("the second poll is the first")
+	}
+	h.eventually("the old poll's message to say closed", func() bool {
+		m, _ := h.emu.Message(channel, old.TS)
+		return strings.Contains(m.Text, "closed") && strings.Contains(m.Text, "*yes* 1")
+	})
+	h.react(other, old, yes)
+	if got := h.answer(old, other); got != "" {
+		t.Errorf("the closed poll counted %q", got)
+	}
+	h.react(other, p, no)
+	if got := h.answer(p, other); got != "no" {
+		t.Errorf("the new poll's answer = %q", got)
+	}
+}

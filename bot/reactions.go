@@ -195,7 +195,8 @@ func (b *Bot) runBatcher(ctx context.Context) {
 		for _, p := range batch {
 			evs = append(evs, p.ev)
 		}
-		b.commitBatch(ctx, batch, evs)
+		// A panic leaves the batch unacked: Slack sends it again.
+		_ = b.safely("store_reactions", func() error { b.commitBatch(ctx, batch, evs); return nil })
 	}
 }
 
@@ -249,7 +250,7 @@ func (b *Bot) runReconciler(ctx context.Context) {
 			continue
 		}
 		for _, p := range polls {
-			if err := b.reconcilePoll(ctx, p); err != nil {
+			if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
 				b.metrics.handlerError("reconcile")
 				b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
 			}

@@ -65,7 +65,7 @@ func (u *updater) run(ctx context.Context) {
 				waiting[id] = struct{}{}
 			}
 			for id := range waiting {
-				u.b.refreshPoll(ctx, id)
+				_ = u.b.safely("chat_update", func() error { return u.b.refreshPoll(ctx, id) })
 			}
 			return
 		}
@@ -77,7 +77,7 @@ func (u *updater) run(ctx context.Context) {
 		for id := range waiting {
 			due := last[id].Add(u.b.updateInterval)
 			if !now.Before(due) {
-				err := u.b.refreshPoll(ctx, id)
+				err := u.b.safely("chat_update", func() error { return u.b.refreshPoll(ctx, id) })
 				last[id] = time.Now()
 				if err == nil || !retryLater(err) || ctx.Err() != nil {
 					delete(waiting, id)
