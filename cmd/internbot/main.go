@@ -219,9 +219,15 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 			},
 			"database": p.db.CheckWritable,
 		})
-		if _, _, err := ops.Serve(httpCtx, p.flags.http, h, p.logger); err != nil {
+		_, served, err := ops.Serve(httpCtx, p.flags.http, h, p.logger)
+		if err != nil {
 			return usageError(err)
 		}
+		go func() {
+			if err := <-served; err != nil {
+				p.logger.Error("the health and metrics listener stopped", "err", err)
+			}
+		}()
 	}
 	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", env.APIURL)
 	if err := b.Run(ctx); err != nil {
