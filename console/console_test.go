@@ -89,4 +89,3 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("console: %v", err)
 	}
 }
-
