@@ -114,7 +114,7 @@ func TestCrashLosesNoAckedAnswer(t *testing.T) {
 	}
 	var pollTS string
 	for _, m := range emu.Messages("C0INTERN") {
-		if m.User == emu.BotUserID() && m.Via == "chat.postMessage" {
+		if m.User == emu.BotUserID() && strings.Contains(m.Text, "Are you applying") {
 			pollTS = m.TS
 		}
 	}

@@ -137,7 +137,7 @@ func pollMessage(t *testing.T, emu *slackemu.Server) string {
 		t.Fatalf("poll: %v %s", err, ack.Payload)
 	}
 	for _, m := range emu.Messages("C0INTERN") {
-		if m.User == emu.BotUserID() && m.Via == "chat.postMessage" {
+		if m.User == emu.BotUserID() && strings.Contains(m.Text, "Are you applying") {
 			return m.TS
 		}
 	}
