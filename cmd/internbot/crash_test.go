@@ -49,8 +49,16 @@ func internbotBinary(t *testing.T) string {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	t.Cleanup(func() { os.RemoveAll(filepath.Dir(binPath)) })
 	return binPath
+}
+
+// TestMain removes the binary internbotBinary built, once every test (and every -count) is done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 // child is `internbot run` as a separate process.
