@@ -53,7 +53,7 @@
 // # Known differences from Slack
 //
 //   - One workspace, one app, one bot; no OAuth, scopes, enterprise grids,
-//     shared channels, files, threads views (conversations.replies), MPIMs,
+//     shared channels, files, thread views (conversations.replies), MPIMs,
 //     views, or interactive payload builders (send them with Send).
 //   - The bot has no chat:write.public: posting to a public channel it is
 //     not in is not_in_channel. reactions.* do not check membership.
@@ -76,4 +76,12 @@
 //   - Rate limits only happen when injected with Fail.
 //   - Acks() keeps every ack for the server's lifetime; long benchmarks
 //     should expect that memory.
+//   - Methods accept channel names and user ids where Slack wants a
+//     conversation id; more sockets than Slack allows get HTTP 429 rather
+//     than a disconnect with reason too_many_websockets; reactions keep the
+//     exact name given (Slack reports skin tones as "+1::skin-tone-2").
+//   - Block Kit is checked for the limits a bot can run into (block count,
+//     header 150 and section 3000 characters, fields, context elements),
+//     not against the whole schema. A slash command acked after 3 seconds
+//     fails with ErrAckTimeout and its reply is dropped, as in Slack.
 package slackemu
