@@ -375,3 +375,29 @@ func TestNewPollClosesPrevious(t *testing.T) {
 		t.Errorf("the new poll's answer = %q", got)
 	}
 }
+
+// TestSkinTones: an option reaction with a skin tone ("+1::skin-tone-2", as Slack names it) is the
+// same answer, live and when read back after a reconnect.
+func TestSkinTones(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *config.Config) {
+		c.Poll.Options = []config.PollOption{{Reaction: "+1", Answer: "yes"}, {Reaction: "-1", Answer: "no"}}
+	}))
+	r := h.slash(admin, channel, "poll")
+	if !strings.Contains(r.Text, "Posted the poll") {
+		t.Fatalf("poll: %q", r.Text)
+	}
+	p, err := h.db.CurrentPoll(context.Background(), channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.react(member, p, "+1::skin-tone-3")
+	if got := h.answer(p, member); got != "yes" {
+		t.Errorf("a toned +1 gave %q, want yes", got)
+	}
+	h.emu.SetReactionQuietly(other, channel, p.TS, "-1::skin-tone-5", true)
+	h.emu.DropSockets()
+	h.eventually("the toned reaction read back after the reconnect", func() bool { return h.answer(p, other) == "no" })
+	if got := h.answer(p, member); got != "yes" {
+		t.Errorf("after the reconnect, member's answer = %q, want yes", got)
+	}
+}

@@ -84,6 +84,7 @@ type pendingReaction struct {
 // an answer to an open poll is acked at once.
 func (b *Bot) onReaction(f reactionFact) {
 	b.noteEventTS(f.eventTS)
+	f.reaction = baseReaction(f.reaction)
 	poll, ok := b.polls.get(f.channel, f.ts)
 	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID ||
 		!poll.ClosedAt.IsZero() || !hasOption(poll, f.reaction) || !validTS(f.eventTS) {
@@ -93,6 +94,13 @@ func (b *Bot) onReaction(f reactionFact) {
 	b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
 		EventID: f.eventID, PollID: poll.ID, User: f.user, Reaction: f.reaction, Added: f.added, EventTS: f.eventTS,
 	}}
+}
+
+// baseReaction drops a skin tone: Slack names a toned reaction "+1::skin-tone-2", and it means the
+// same answer as "+1".
+func baseReaction(name string) string {
+	base, _, _ := strings.Cut(name, "::")
+	return base
 }
 
 func hasOption(p storage.Poll, reaction string) bool {
@@ -273,12 +281,13 @@ func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	}
 	present := make(map[string][]string)
 	for _, r := range item.Reactions {
-		if !hasOption(p, r.Name) {
+		name := baseReaction(r.Name)
+		if !hasOption(p, name) {
 			continue
 		}
 		for _, u := range r.Users {
-			if u != b.botUserID {
-				present[r.Name] = append(present[r.Name], u)
+			if u != b.botUserID && !slices.Contains(present[name], u) {
+				present[name] = append(present[name], u)
 			}
 		}
 	}

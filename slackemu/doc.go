@@ -78,8 +78,7 @@
 //     should expect that memory.
 //   - Methods accept channel names and user ids where Slack wants a
 //     conversation id; more sockets than Slack allows get HTTP 429 rather
-//     than a disconnect with reason too_many_websockets; reactions keep the
-//     exact name given (Slack reports skin tones as "+1::skin-tone-2").
+//     than a disconnect with reason too_many_websockets.
 //   - Block Kit is checked for the limits a bot can run into (block count,
 //     header 150 and section 3000 characters, fields, context elements),
 //     not against the whole schema. A slash command acked after 3 seconds
