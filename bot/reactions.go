@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -113,23 +112,11 @@ func validTS(ts string) bool {
 	return ok
 }
 
-// tsMicros reads a Slack timestamp ("1700000000.000100") as microseconds since the epoch.
+// tsMicros reads a Slack timestamp ("1700000000.000100") as microseconds since the epoch, by the
+// store's rules, so that what the bot accepts the store accepts.
 func tsMicros(ts string) (int64, bool) {
-	sec, frac, _ := strings.Cut(ts, ".")
-	if len(sec) == 0 || len(sec) > 12 || len(frac) > 6 {
-		return 0, false
-	}
-	s, err := strconv.ParseUint(sec, 10, 64)
-	if err != nil {
-		return 0, false
-	}
-	var us uint64
-	if frac != "" {
-		if us, err = strconv.ParseUint(frac+strings.Repeat("0", 6-len(frac)), 10, 64); err != nil {
-			return 0, false
-		}
-	}
-	return int64(s)*1_000_000 + int64(us), true
+	us, err := storage.ParseSlackTS(ts)
+	return us, err == nil
 }
 
 // noteEventTS feeds an event's timestamp (Slack's clock, not ours) to the estimate of Slack's clock.

@@ -488,10 +488,10 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// parseSlackTS turns a Slack timestamp ("1712345678.123456") into
+// ParseSlackTS turns a Slack timestamp ("1712345678.123456") into
 // microseconds, so that timestamps compare as numbers. Digits beyond the
 // sixth fractional one are dropped.
-func parseSlackTS(s string) (int64, error) {
+func ParseSlackTS(s string) (int64, error) {
 	secPart, frac, _ := strings.Cut(s, ".")
 	if secPart == "" || len(secPart) > 12 || !allDigits(secPart) || !allDigits(frac) {
 		return 0, fmt.Errorf("bad slack timestamp %q", s)

@@ -52,9 +52,9 @@ func TestParseSlackTS(t *testing.T) {
 		{"-1.5", 0, false},
 		{"1234567890123.0", 0, false},
 	} {
-		got, err := parseSlackTS(tt.ts)
+		got, err := ParseSlackTS(tt.ts)
 		if (err == nil) != tt.ok || got != tt.want {
-			t.Errorf("parseSlackTS(%q) = %d, %v; want %d, ok=%v", tt.ts, got, err, tt.want, tt.ok)
+			t.Errorf("ParseSlackTS(%q) = %d, %v; want %d, ok=%v", tt.ts, got, err, tt.want, tt.ok)
 		}
 	}
 }
@@ -64,14 +64,14 @@ func FuzzParseSlackTS(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		us, err := parseSlackTS(s)
+		us, err := ParseSlackTS(s)
 		if err != nil {
 			return
 		}
 		if us < 0 {
-			t.Fatalf("parseSlackTS(%q) = %d < 0", s, us)
+			t.Fatalf("ParseSlackTS(%q) = %d < 0", s, us)
 		}
-		back, err := parseSlackTS(formatSlackTS(us))
+		back, err := ParseSlackTS(formatSlackTS(us))
 		if err != nil || back != us {
 			t.Fatalf("round trip of %q: %d -> %q -> %d, %v", s, us, formatSlackTS(us), back, err)
 		}

@@ -193,7 +193,7 @@ func (a *applier) apply(ctx context.Context, ev ReactionEvent) (ReactionResult, 
 	var tsErr error
 	if ts == "" {
 		ts = formatSlackTS(us)
-	} else if us, tsErr = parseSlackTS(ts); tsErr != nil {
+	} else if us, tsErr = ParseSlackTS(ts); tsErr != nil {
 		a.tx.db.log.Warn("reaction with bad event_ts ignored", "poll", ev.PollID, "event", ev.EventID, "err", tsErr)
 	}
 	position, isOption := ps.position[ev.Reaction]
