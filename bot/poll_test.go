@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -399,5 +400,48 @@ func TestSkinTones(t *testing.T) {
 	h.eventually("the toned reaction read back after the reconnect", func() bool { return h.answer(p, other) == "no" })
 	if got := h.answer(p, member); got != "yes" {
 		t.Errorf("after the reconnect, member's answer = %q, want yes", got)
+	}
+}
+
+// failingStore fails ApplyReactions a number of times, as a full disk would.
+type failingStore struct {
+	*storage.DB
+	failures atomic.Int32
+}
+
+func (f *failingStore) ApplyReactions(ctx context.Context, evs []storage.ReactionEvent) ([]storage.ReactionResult, error) {
+	if f.failures.Add(-1) >= 0 {
+		return nil, errors.New("disk I/O error: database or disk is full")
+	}
+	return f.DB.ApplyReactions(ctx, evs)
+}
+
+// TestUnstoredReactionIsRedelivered: when a reaction cannot be committed, the bot does not ack it;
+// Slack sends it again (retry_attempt 1) and this time it is stored, once.
+func TestUnstoredReactionIsRedelivered(t *testing.T) {
+	failing := &failingStore{}
+	h := newHarness(t, withBotOptions(func(o *bot.Options) {
+		failing.DB = o.Store.(*storage.DB)
+		o.Store = failing
+	}))
+	p := h.postPoll(channel)
+	h.emu.SetRedeliver(300 * time.Millisecond)
+	failing.failures.Store(3) // the bot's own three attempts at the first delivery all fail
+
+	env := h.emu.ReactionEvent(member, channel, p.TS, yes, true)
+	start := time.Now()
+	ack := send(t, h.emu, env) // waits for the ack, which only a redelivery can bring
+	if waited := ack.At.Sub(start); waited < 300*time.Millisecond {
+		t.Fatalf("acked after %v: before the redelivery, though nothing was stored", waited)
+	}
+	if got := h.answer(p, member); got != "yes" {
+		t.Fatalf("answer after the redelivery = %q, want yes", got)
+	}
+	answers, err := h.db.ExportAnswers(context.Background(), p.ID)
+	if err != nil || len(answers) != 1 {
+		t.Fatalf("answers = %+v, %v; want exactly one", answers, err)
+	}
+	if !strings.Contains(h.logs.String(), "not stored and not acked") {
+		t.Errorf("the failed commit was not logged")
 	}
 }

@@ -57,9 +57,10 @@
 //     views, or interactive payload builders (send them with Send).
 //   - The bot has no chat:write.public: posting to a public channel it is
 //     not in is not_in_channel. reactions.* do not check membership.
-//   - Events Slack cannot deliver (no socket open) are dropped, not retried;
-//     unacked envelopes are never re-sent with retry_attempt > 0 (send
-//     retries yourself with Envelope.RetryAttempt/RetryReason).
+//   - Events Slack cannot deliver (no socket open) are dropped. Unacked
+//     events_api envelopes are re-sent (retry_attempt 1..3, retry_reason
+//     "timeout") only when Options.Redeliver or SetRedeliver asks for it;
+//     Slack's own retry schedule is not modelled.
 //   - Messages carry no generated rich_text blocks, attachments are accepted
 //     but not stored, unfurl/mrkdwn/parse/link_names flags are ignored, and
 //     reactions.get always returns every reacting user (as full=true does).

@@ -48,6 +48,13 @@ type Options struct {
 	// DisconnectGrace is how long Disconnect waits after sending the
 	// disconnect message before closing the socket itself. Default 1s.
 	DisconnectGrace time.Duration
+	// Redeliver, when set, makes the server behave like Slack with an
+	// events_api envelope that is not acked: after Redeliver it sends it
+	// again (same envelope and event, retry_attempt + 1, retry_reason
+	// "timeout"), on whichever socket is open then, up to 3 times. Off by
+	// default, so tests that count envelopes see exactly what they sent.
+	// SetRedeliver changes it later.
+	Redeliver time.Duration
 	// Now is the clock behind every ts, event_ts and event_time. Default time.Now.
 	Now func() time.Time
 	// Logger receives connection-level logs (never per-envelope, never tokens).
@@ -61,6 +68,8 @@ type Options struct {
 type Server struct {
 	opts Options
 	log  *slog.Logger
+
+	redeliverAfter atomic.Int64 // Options.Redeliver, settable with SetRedeliver
 
 	clockMu    sync.Mutex
 	now        func() time.Time
@@ -158,6 +167,7 @@ func New(opts Options) *Server {
 	ctx, stop := context.WithCancel(context.Background())
 	s.stop, s.done = stop, ctx.Done()
 	s.pings.Store(true)
+	s.redeliverAfter.Store(int64(opts.Redeliver))
 	s.out.init()
 	s.users[opts.BotUserID] = &User{ID: opts.BotUserID, Name: opts.BotName, RealName: opts.BotName, TZ: "UTC", IsBot: true}
 	return s

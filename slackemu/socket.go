@@ -79,6 +79,8 @@ type Prepared struct {
 	id   string
 	data []byte
 	ack  bool // false for disconnect, which is never acked
+
+	retry *Envelope // an events_api envelope Options.Redeliver may send again
 }
 
 // ID is the envelope id.
@@ -392,8 +394,12 @@ func (s *Server) Prepare(e Envelope) (Prepared, error) {
 	if e.EnvelopeID == "" {
 		e.EnvelopeID = s.newEnvelopeID()
 	}
+	var retry *Envelope
+	if e.Type == "events_api" && s.redeliverAfter.Load() > 0 {
+		retry = &e
+	}
 	if raw, ok := e.Payload.(json.RawMessage); ok && len(raw) > 0 {
-		return Prepared{id: e.EnvelopeID, data: appendEnvelope(e, raw), ack: true}, nil
+		return Prepared{id: e.EnvelopeID, data: appendEnvelope(e, raw), ack: true, retry: retry}, nil
 	}
 	j := envelopeJSON{EnvelopeID: e.EnvelopeID, Type: e.Type, AcceptsResponsePayload: e.AcceptsResponsePayload, Payload: e.Payload}
 	if e.Type == "events_api" {
@@ -407,7 +413,7 @@ func (s *Server) Prepare(e Envelope) (Prepared, error) {
 	if err != nil {
 		return Prepared{}, fmt.Errorf("encode envelope: %w", err)
 	}
-	return Prepared{id: e.EnvelopeID, data: b, ack: true}, nil
+	return Prepared{id: e.EnvelopeID, data: b, ack: true, retry: retry}, nil
 }
 
 // appendEnvelope encodes e around a payload that is already JSON, without
@@ -490,7 +496,46 @@ func (s *Server) SendPrepared(ctx context.Context, p Prepared) (*Pending, error)
 		s.pendMu.Unlock()
 		return nil, fmt.Errorf("write envelope: %w", err)
 	}
+	if p.retry != nil && s.enter() {
+		go func() {
+			defer s.wg.Done()
+			s.redeliver(*p.retry, pd)
+		}()
+	}
 	return pd, nil
+}
+
+// SetRedeliver sets Options.Redeliver for envelopes sent from now on (0 turns it off).
+func (s *Server) SetRedeliver(d time.Duration) { s.redeliverAfter.Store(int64(d)) }
+
+// redeliver sends e again, as Slack does, each time Options.Redeliver passes without an ack.
+func (s *Server) redeliver(e Envelope, pd *Pending) {
+	for attempt := 1; attempt <= 3; attempt++ {
+		t := time.NewTimer(time.Duration(s.redeliverAfter.Load()))
+		select {
+		case <-pd.done:
+			t.Stop()
+			return
+		case <-s.done:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		e.RetryAttempt, e.RetryReason = attempt, "timeout"
+		again, err := s.Prepare(e)
+		if err != nil {
+			return
+		}
+		s.sockMu.Lock()
+		var c *wsConn
+		if n := len(s.conns); n > 0 {
+			c = s.conns[n-1]
+		}
+		s.sockMu.Unlock()
+		if c != nil {
+			_ = c.write(again.data) // a failed write is one more missed delivery
+		}
+	}
 }
 
 // DropSockets closes every socket's TCP connection abruptly, with no close frame.
