@@ -2,9 +2,12 @@ package bot_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/internbot/internbot/config"
 )
 
 func TestDetails(t *testing.T) {
@@ -152,5 +155,42 @@ func TestBadInput(t *testing.T) {
 	// Still working afterwards.
 	if r := h.slash(member, channel, "pay"); !strings.Contains(r.Text, "$12100") {
 		t.Errorf("after bad input, pay = %q", r.Text)
+	}
+}
+
+// TestOperatorPosting: a posting from the config file replaces the built-in one everywhere.
+func TestOperatorPosting(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/internbot.yaml"
+	yaml := `posting:
+  title: "Summer Data Engineering Intern | Example Co"
+  question: "Will you apply?"
+  sections:
+    - key: pay
+      title: Pay
+      aliases: [salary, stipend]
+      body: "$9000 monthly"
+    - key: location
+      title: Location
+      aliases: [where, remote]
+      body: "Lisbon, Portugal"
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, withConfig(func(c *config.Config) { c.Posting, c.Poll.Question = cfg.Posting, cfg.Poll.Question }))
+	if r := h.slash(member, channel, "what is the stipend?"); !strings.Contains(r.Text, "$9000 monthly") {
+		t.Errorf("stipend: %q", r.Text)
+	}
+	if r := h.slash(member, channel, "details"); !strings.Contains(r.Text, "Lisbon") || strings.Contains(r.Text, "Pinterest") {
+		t.Errorf("details still shows the built-in posting: %q", r.Text)
+	}
+	p := h.postPoll(channel)
+	if p.Question != "Will you apply?" {
+		t.Errorf("poll question = %q", p.Question)
 	}
 }
