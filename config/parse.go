@@ -352,15 +352,7 @@ func (d *decoder) options(key string, v *yaml.Node) []PollOption {
 			case "answer":
 				line[1] = v.Line
 				if s, ok := d.str(v, key); ok {
-					lower := strings.ToLower(s)
-					switch {
-					case s == "":
-						d.errorf(v.Line, key, "must not be empty")
-					case answers[lower] != "":
-						d.errorf(v.Line, key, "%q is already the answer of %s", s, answers[lower])
-					default:
-						answers[lower] = okey
-					}
+					d.unique(v.Line, key, s, answers, okey, "%q is already the answer of %s")
 					opt.Answer = s
 				}
 			default:
@@ -453,15 +445,7 @@ func (d *decoder) deadlines(key string, v *yaml.Node) []Deadline {
 			case "name":
 				hasName = true
 				if s, ok := d.str(v, key); ok {
-					lower := strings.ToLower(s)
-					switch {
-					case s == "":
-						d.errorf(v.Line, key, "must not be empty")
-					case names[lower] != "":
-						d.errorf(v.Line, key, "%q is already the name of %s (names are compared ignoring case)", s, names[lower])
-					default:
-						names[lower] = dkey
-					}
+					d.unique(v.Line, key, s, names, dkey, "%q is already the name of %s (names are compared ignoring case)")
 					dl.Name = s
 				}
 			case "date":
@@ -593,6 +577,20 @@ func ParseSchedule(spec string) (s cron.Schedule, err error) {
 		return nil, fmt.Errorf("%q is too often; @every needs at least 1m", spec)
 	}
 	return s, nil
+}
+
+// unique checks that s is not empty and, ignoring case, not already in seen (which maps a value to
+// the key that has it); taken is the message for a repeat, with the value and that key.
+func (d *decoder) unique(line int, key, s string, seen map[string]string, owner, taken string) {
+	lower := strings.ToLower(s)
+	switch {
+	case s == "":
+		d.errorf(line, key, "must not be empty")
+	case seen[lower] != "":
+		d.errorf(line, key, taken, s, seen[lower])
+	default:
+		seen[lower] = owner
+	}
 }
 
 // resolve follows YAML aliases (*name) to the node they stand for.
