@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -20,8 +21,17 @@ const (
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// escape makes text safe inside mrkdwn: Slack reads <…> as links and mentions.
-func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+// bareMention is @channel, @here or @everyone typed as a word: Slack turns it into a mention that
+// notifies everyone where a message is parsed with link_names (and the slash command is registered
+// with should_escape: false, so people's text arrives that way).
+var bareMention = regexp.MustCompile(`(?i)@(channel|here|everyone)`)
+
+// escape makes text safe inside mrkdwn: Slack reads <…> as links and mentions (<!channel>, <@U…>),
+// and a bare @channel, @here or @everyone gets a word joiner (U+2060, invisible) after its @ so that
+// it reads the same but notifies nobody.
+func escape(s string) string {
+	return bareMention.ReplaceAllString(mrkdwnEscaper.Replace(s), "@\u2060$1")
+}
 
 func mrkdwnSection(text string) slack.Block {
 	return slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, truncate(text, maxSectionText), false, false), nil, nil)

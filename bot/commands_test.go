@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/internbot/internbot/config"
@@ -192,5 +193,42 @@ func TestOperatorPosting(t *testing.T) {
 	p := h.postPoll(channel)
 	if p.Question != "Will you apply?" {
 		t.Errorf("poll question = %q", p.Question)
+	}
+}
+
+// TestBareMentionsEscaped: @channel, @here and @everyone typed by a user are not echoed as mentions,
+// in a reply or in a public reminder.
+func TestBareMentionsEscaped(t *testing.T) {
+	h := newHarness(t, withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 8, 0, 0, 0, time.UTC)))
+	mentions := []string{"@channel", "@here", "@everyone", "@Channel", "<!channel>", "<!here>", "<!everyone>"}
+	check := func(what, text string) {
+		t.Helper()
+		for _, m := range mentions {
+			if strings.Contains(text, m) {
+				t.Errorf("%s echoes %s: %q", what, m, text)
+			}
+		}
+	}
+	r := h.slash(member, channel, "@channel @here and @everyone, @Channel <!channel> <!here> <!everyone>")
+	check("an unknown question", r.all())
+	if !strings.Contains(r.Text, "couldn't find") {
+		t.Errorf("unknown question: %q", r.Text)
+	}
+	r = h.slash(admin, channel, "deadline add 2026-12-15 Party @here")
+	check("deadline add", r.all())
+	if !strings.Contains(r.Text, "Added") {
+		t.Fatalf("deadline add: %q", r.Text)
+	}
+	check("deadlines", h.slash(member, channel, "deadlines").all())
+	h.clock.Set(time.Date(2026, 12, 12, 9, 0, 0, 0, time.UTC))
+	if err := h.runReminders(); err != nil {
+		t.Fatal(err)
+	}
+	rs := h.reminders()
+	if len(rs) != 2 {
+		t.Fatalf("%d reminders, want 2", len(rs))
+	}
+	for _, m := range rs {
+		check("a reminder", m.Text+string(m.Blocks))
 	}
 }

@@ -177,11 +177,14 @@ func checkReply(t *testing.T, input string, r *reply) {
 		}
 	}
 	// The fake store has no answers, so nothing the bot says legitimately mentions a user or
-	// broadcasts; any <@ or <! came from the input.
+	// broadcasts; any <@, <! or bare @channel came from the input.
 	for _, bad := range []string{"<@", "<!", `\u003c@`, `\u003c!`} {
 		if strings.Contains(all, bad) {
 			t.Fatalf("%q: reply echoes %q unescaped:\n%s", input, bad, all)
 		}
+	}
+	if m := bareMention.FindString(all); m != "" {
+		t.Fatalf("%q: reply echoes %s as a mention:\n%s", input, m, all)
 	}
 	if i := strings.Index(all, "<#"); i >= 0 && !strings.HasPrefix(all[i:], "<#"+fzChannel+">") {
 		t.Fatalf("%q: reply links a channel from the input:\n%s", input, all)
@@ -197,7 +200,7 @@ func FuzzCommand(f *testing.F) {
 		"deadline", "deadline add", "deadline add 2027-01-15 Final round", "deadline add 2026-02-30 x",
 		"deadline add 2026-11-30 past", "deadline add 2027-13-01 x", "deadline add ２０２７-01-01 x",
 		"deadline remove Final round", "deadline rm nothing", "deadline frob x y",
-		"deadline add 2027-01-15 <!channel> <@U123> &amp;", "<!here> pay", "<@U0ADMIN|ada>", "<#C0OTHER|x>",
+		"deadline add 2027-01-15 <!channel> <@U123> &amp;", "<!here> pay", "<@U0ADMIN|ada>", "<#C0OTHER|x>", "@channel @HERE @everyone", "deadline add 2027-01-15 @here party",
 		"pay\x00\x01\u202e", "\xff\xfe pay", strings.Repeat("x", 5000), strings.Repeat("é", 3000),
 		"deadline add 2027-01-15 " + strings.Repeat("n", 101),
 	} {
