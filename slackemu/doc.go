@@ -14,7 +14,8 @@
 // auth.test, apps.connections.open, chat.postMessage, chat.postEphemeral,
 // chat.update, chat.delete, chat.getPermalink, reactions.add,
 // reactions.remove, reactions.get, conversations.open,
-// conversations.history, conversations.info, users.info. Replies use Slack's
+// conversations.history, conversations.info, conversations.members,
+// users.info. Replies use Slack's
 // {"ok":true,...} / {"ok":false,"error":"..."} envelopes with HTTP 200, and
 // the error codes Slack documents for each method (not_authed, invalid_auth,
 // not_allowed_token_type, channel_not_found, not_in_channel, no_text,

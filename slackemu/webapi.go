@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,7 @@ var methods = map[string]apiHandler{
 	"conversations.open":    (*Server).conversationsOpen,
 	"conversations.history": (*Server).conversationsHistory,
 	"conversations.info":    (*Server).conversationsInfo,
+	"conversations.members": (*Server).conversationsMembers,
 	"users.info":            (*Server).usersInfo,
 }
 
@@ -672,6 +674,52 @@ func (s *Server) conversationsInfo(c *call) (apiResult, string) {
 		return nil, "channel_not_found"
 	}
 	return apiResult{"channel": s.channelJSONLocked(ch)}, ""
+}
+
+// conversationsMembers lists a conversation's members a page at a time, in a stable order (Slack's
+// is unspecified). A private channel the bot is not in does not exist for it, as in conversations.info.
+func (s *Server) conversationsMembers(c *call) (apiResult, string) {
+	limit := 100
+	if v := c.p.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, "invalid_limit"
+		}
+		if n > 0 {
+			limit = min(n, 999)
+		}
+	}
+	skip := 0
+	if cur := c.p.Get("cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "member:"))
+		if err != nil || err2 != nil || n < 0 {
+			return nil, "invalid_cursor"
+		}
+		skip = n
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[c.p.Get("channel")]
+	if !ok || (!ch.im && ch.private && !ch.members[s.opts.BotUserID]) {
+		return nil, "channel_not_found"
+	}
+	var members []string
+	if ch.im {
+		members = []string{ch.imUser, s.opts.BotUserID}
+	} else {
+		for u := range ch.members {
+			members = append(members, u)
+		}
+		slices.Sort(members)
+	}
+	members = members[min(skip, len(members)):]
+	next := ""
+	if len(members) > limit {
+		members = members[:limit]
+		next = base64.StdEncoding.EncodeToString([]byte("member:" + strconv.Itoa(skip+limit)))
+	}
+	return apiResult{"members": members, "response_metadata": map[string]any{"next_cursor": next}}, ""
 }
 
 func (s *Server) conversationsHistory(c *call) (apiResult, string) {

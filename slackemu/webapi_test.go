@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,43 @@ func TestWebAPI_RoundTrip(t *testing.T) {
 		}
 		if ch.Name != "random" || ch.IsMember || ch.IsPrivate {
 			t.Errorf("info = %+v", ch)
+		}
+	})
+
+	t.Run("ConversationsMembers", func(t *testing.T) {
+		var all []string
+		params := &slack.GetUsersInConversationParameters{ChannelID: chanGeneral, Limit: 2}
+		for page := 0; ; page++ {
+			members, next, err := api.GetUsersInConversationContext(ctx, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(members) > 2 || page > 3 {
+				t.Fatalf("page %d has %d members, limit 2", page, len(members))
+			}
+			all = append(all, members...)
+			if next == "" {
+				break
+			}
+			params.Cursor = next
+		}
+		slices.Sort(all)
+		if want := []string{emu.BotUserID(), userAlice, userBob}; !slices.Equal(all, slices.Sorted(slices.Values(want))) {
+			t.Errorf("members = %v, want %v", all, want)
+		}
+		// A public channel the bot is not in still lists its members; a private one does not exist.
+		if members, _, err := api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: chanRandom}); err != nil || !slices.Equal(members, []string{userAlice}) {
+			t.Errorf("members of a public channel the bot is not in = %v, %v", members, err)
+		}
+		emu.AddChannel(slackemu.Channel{ID: "C0SECRET", Name: "secret", Private: true, Members: []string{userAlice}})
+		_, _, err := api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: "C0SECRET"})
+		var se slack.SlackErrorResponse
+		if !errors.As(err, &se) || se.Err != "channel_not_found" {
+			t.Errorf("members of a private channel the bot is not in: err = %v, want channel_not_found", err)
+		}
+		_, _, err = api.GetUsersInConversationContext(ctx, &slack.GetUsersInConversationParameters{ChannelID: chanGeneral, Cursor: "!!"})
+		if !errors.As(err, &se) || se.Err != "invalid_cursor" {
+			t.Errorf("bad cursor: err = %v, want invalid_cursor", err)
 		}
 	})
 }
