@@ -69,22 +69,14 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	return textReply("Posted the poll. People answer by reacting to it; `%s results` shows the counts.", r.command), nil
 }
 
-// currentPoll is this channel's newest poll; outside a channel with a poll (a DM, say), the newest
-// poll anywhere.
-func (b *Bot) currentPoll(ctx context.Context, channel string) (storage.Poll, error) {
-	p, err := b.store.CurrentPoll(ctx, channel)
-	if errors.Is(err, storage.ErrNotFound) {
-		p, err = b.store.LatestPoll(ctx)
-	}
-	return p, err
-}
-
+// noPollReply is the same whether there is no poll at all or only polls in channels the person is not
+// in: it gives nothing away about those.
 func (b *Bot) noPollReply(r *request) *reply {
-	return textReply("There is no poll yet. An admin can post one with `%s poll`.", r.command)
+	return textReply("There is no poll here or in any channel you are in. An admin can post one with `%s poll`.", r.command)
 }
 
 func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
-	p, err := b.currentPoll(ctx, r.channel)
+	p, err := b.commandPoll(ctx, r.user, r.channel)
 	if errors.Is(err, storage.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
@@ -124,20 +116,34 @@ func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 }
 
 func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
-	p, err := b.currentPoll(ctx, r.channel)
+	p, err := b.commandPoll(ctx, r.user, r.channel)
 	if errors.Is(err, storage.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
 		return nil, err
 	}
 	a, err := b.store.AnswerOf(ctx, p.ID, r.user)
-	if errors.Is(err, storage.ErrNotFound) {
-		return textReply("You haven't answered the poll in <#%s> yet. React to it: %s", p.Channel, legend(p.Options)), nil
-	} else if err != nil {
+	answered := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
-	return textReply("Your answer to the poll in <#%s>: *%s* (since %s).", p.Channel, escape(a.Answer),
-		a.AnsweredAt.In(b.cfg.Timezone).Format("Jan 2, 15:04 MST")), nil
+	if p.ClosedAt.IsZero() {
+		if !answered {
+			return textReply("You haven't answered the poll in <#%s> yet. React to it: %s", p.Channel, legend(p.Options)), nil
+		}
+		return textReply("Your answer to the poll in <#%s>: *%s* (since %s).", p.Channel, escape(a.Answer),
+			a.AnsweredAt.In(b.cfg.Timezone).Format("Jan 2, 15:04 MST")), nil
+	}
+	// A closed poll ignores reactions: no invitation to answer, just where things ended.
+	counts, err := b.store.Counts(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !answered {
+		return textReply("You didn't answer the poll in <#%s>, and it is closed. Final counts: %s", p.Channel, countsLine(p.Options, counts)), nil
+	}
+	return textReply("Your answer to the poll in <#%s>: *%s*. The poll is closed. Final counts: %s", p.Channel, escape(a.Answer),
+		countsLine(p.Options, counts)), nil
 }
 
 func (b *Bot) cmdForget(ctx context.Context, r *request) (*reply, error) {

@@ -117,41 +117,71 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) erro
 			b.log.Warn("could not release the reminder", "deadline", d.Name, "err", err)
 		}
 	}()
-	var poll *storage.Poll
-	if p, err := b.reminderPoll(ctx); err == nil {
-		poll = &p
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return err
-	}
-	// The poll's link is fetched only if something is sent: later ticks the same day cost no call.
-	var link string
-	var fetched bool
-	pollLink := func() string {
-		if poll != nil && !fetched {
-			link, fetched = b.permalink(ctx, *poll), true
+	// The channel post shows its own channel's poll or a public one (see channelReminderPoll); the
+	// DMs are about the reminders channel's poll, else the newest, and go only to people in its
+	// channel. Nothing is looked up for a post already made.
+	var chanPoll, dmPoll *storage.Poll
+	if b.cfg.Channel != "" && rem.State != storage.ReminderPosted {
+		if chanPoll, err = found(b.channelReminderPoll(ctx)); err != nil {
+			return err
 		}
-		return link
+	}
+	if b.cfg.Reminders.DM {
+		if dmPoll, err = found(b.dmPoll(ctx)); err != nil {
+			return err
+		}
+	}
+	chanLink, dmLink := b.lazyPermalink(ctx, chanPoll), b.lazyPermalink(ctx, dmPoll)
+	if chanPoll != nil && dmPoll != nil && chanPoll.ID == dmPoll.ID {
+		dmLink = chanLink
 	}
 	var errs []error
 	if b.cfg.Channel == "" {
 		b.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
-	} else if err := b.postReminder(ctx, rem, d, day, left, poll, pollLink); err != nil {
+	} else if err := b.postReminder(ctx, rem, d, day, left, chanPoll, chanLink); err != nil {
 		errs = append(errs, err)
 	}
-	if b.cfg.Reminders.DM && poll != nil {
-		if err := b.sendDMs(ctx, d, day, left, *poll, pollLink); err != nil {
+	if dmPoll != nil {
+		if err := b.sendDMs(ctx, d, day, left, *dmPoll, dmLink); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// reminderPoll is the poll reminders talk about: the reminder channel's, else the newest.
-func (b *Bot) reminderPoll(ctx context.Context) (storage.Poll, error) {
+// found turns a lookup's storage.ErrNotFound into a nil poll.
+func found(p storage.Poll, err error) (*storage.Poll, error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// dmPoll is the poll reminder DMs are about: the reminders channel's, else the newest anywhere (its
+// recipients are filtered to the people in its channel).
+func (b *Bot) dmPoll(ctx context.Context) (storage.Poll, error) {
 	if b.cfg.Channel != "" {
-		return b.currentPoll(ctx, b.cfg.Channel)
+		p, err := b.store.CurrentPoll(ctx, b.cfg.Channel)
+		if !errors.Is(err, storage.ErrNotFound) {
+			return p, err
+		}
 	}
 	return b.store.LatestPoll(ctx)
+}
+
+// lazyPermalink is the poll's link, fetched only if something is sent: later ticks the same day cost
+// no call. A nil poll has no link.
+func (b *Bot) lazyPermalink(ctx context.Context, poll *storage.Poll) func() string {
+	var link string
+	var fetched bool
+	return func() string {
+		if poll != nil && !fetched {
+			link, fetched = b.permalink(ctx, *poll), true
+		}
+		return link
+	}
 }
 
 func (b *Bot) permalink(ctx context.Context, p storage.Poll) string {
@@ -294,6 +324,10 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 				users = append(users, a.User)
 			}
 		}
+		// A DM names the poll and links it: only for people who can still see its channel.
+		if users, err = b.onlyMembers(ctx, poll.Channel, users); err != nil {
+			return err
+		}
 		if _, err := b.store.PlanDMs(ctx, d.Name, day, users); err != nil {
 			return err
 		}
@@ -370,7 +404,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 	if a, err := b.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
 		answer = a.Answer
 	}
-	text := renderDM(d, left, answer, link())
+	text := renderDM(d, left, answer, poll, b.finalCounts(ctx, poll), link())
 	ts, err := b.post(ctx, im, text, mrkdwnSections(text), key)
 	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
@@ -389,9 +423,18 @@ func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]
 		head = fmt.Sprintf(":alarm_clock: *%s* is *today* (%s)", escape(d.Name), longDate(d.Date))
 	}
 	var lines []string
-	if poll == nil {
-		lines = append(lines, "No one has posted the “applying?” poll yet: an admin can with `/internship poll`.")
-	} else {
+	switch {
+	case poll == nil:
+		// The same whether there is no poll or only ones this channel may not see.
+		lines = append(lines, "There is no “applying?” poll in this channel: an admin can post one here with `/internship poll`.")
+	case !poll.ClosedAt.IsZero():
+		// Reactions on a closed poll are ignored: no invitation to answer.
+		status := "The “applying?” poll is closed. Final counts: " + countsLine(poll.Options, counts)
+		if link != "" {
+			status += " · <" + link + "|see the poll>"
+		}
+		lines = append(lines, status)
+	default:
 		status := "Applying? " + countsLine(poll.Options, counts)
 		if link != "" {
 			status += " · <" + link + "|see the poll>"
@@ -402,13 +445,38 @@ func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]
 	return text, []slack.Block{mrkdwnSection(head), contextBlock(strings.Join(lines, "\n"))}
 }
 
-func renderDM(d deadline, left int, answer, link string) string {
+// finalCounts are a closed poll's counts for its reminder DMs; nil for an open poll, or when they
+// cannot be read (the DM then says the poll is closed without them).
+func (b *Bot) finalCounts(ctx context.Context, poll storage.Poll) map[string]int {
+	if poll.ClosedAt.IsZero() {
+		return nil
+	}
+	counts, err := b.store.Counts(ctx, poll.ID)
+	if err != nil {
+		b.log.Warn("no final counts for the reminder DM", "err", err)
+		return nil
+	}
+	return counts
+}
+
+func renderDM(d deadline, left int, answer string, poll storage.Poll, final map[string]int, link string) string {
 	when := "is in " + strings.TrimSuffix(daysLeft(left), " left")
 	if left == 0 {
 		when = "is today"
 	}
 	text := fmt.Sprintf(":alarm_clock: Reminder: *%s* %s (%s).", escape(d.Name), when, longDate(d.Date))
-	if answer != "" {
+	switch {
+	case answer == "":
+	case !poll.ClosedAt.IsZero():
+		text += fmt.Sprintf(" You answered *%s* on the poll, which is closed", escape(answer))
+		if final != nil {
+			text += ". Final counts: " + countsLine(poll.Options, final)
+		}
+		if link != "" {
+			text += " (<" + link + "|see the poll>)"
+		}
+		text += "."
+	default:
 		text += fmt.Sprintf(" You answered *%s* on the poll", escape(answer))
 		if link != "" {
 			text += " (<" + link + "|change it>)"

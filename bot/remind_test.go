@@ -249,6 +249,7 @@ func remindHarness(t *testing.T, opts ...harnessOption) (*harness, storage.Poll)
 	h.react(member, p, maybe)
 	h.react(other, p, no)
 	h.emu.AddUser(slackemu.User{ID: "U0QUIET", Name: "quiet"})
+	h.emu.SetMember(channel, "U0QUIET", true) // reminder DMs go only to people in the poll's channel
 	h.react("U0QUIET", p, yes)
 	if r := h.slash("U0QUIET", channel, "remind off"); !strings.Contains(r.Text, "no more reminder DMs") {
 		t.Fatalf("remind off: %q", r.Text)
@@ -361,6 +362,7 @@ func TestReminderCrashMidFanOut(t *testing.T) {
 	for i := range 8 { // more recipients, so the crash lands in the middle
 		u := "U0FAN" + string(rune('A'+i))
 		h.emu.AddUser(slackemu.User{ID: u, Name: u})
+		h.emu.SetMember(channel, u, true)
 		h.react(u, p, yes)
 	}
 	h.stop()

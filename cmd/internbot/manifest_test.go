@@ -47,7 +47,7 @@ func TestManifest(t *testing.T) {
 	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/internship" {
 		t.Errorf("slash commands = %+v", m.Features.SlashCommands)
 	}
-	for _, scope := range []string{"commands", "chat:write", "reactions:read", "reactions:write", "im:write", "users:read", "channels:history", "groups:history", "im:history"} {
+	for _, scope := range []string{"commands", "chat:write", "reactions:read", "reactions:write", "im:write", "users:read", "channels:read", "groups:read", "channels:history", "groups:history", "im:history"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
 			t.Errorf("bot scope %s missing", scope)
 		}
