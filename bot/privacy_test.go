@@ -169,3 +169,40 @@ func TestClosedPollSaysSo(t *testing.T) {
 		t.Errorf("DM for a closed poll: %q", text)
 	}
 }
+
+// TestVisibilityUnknownShowsNothing: when Slack will not say who is in a poll's channel or whether it
+// is public (a scope missing from an older install, say), the poll stays hidden; when the check fails
+// for a while, the person gets an apology, never the poll.
+func TestVisibilityUnknownShowsNothing(t *testing.T) {
+	h := newHarness(t, withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 8, 0, 0, 0, time.UTC)))
+	h.addPrivateChannel()
+	p := h.postPoll(privChan)
+	h.react(member, p, yes)
+
+	h.emu.Fail("conversations.members", slackemu.Failure{Error: "missing_scope"})
+	r := h.slash(member, member, "results")
+	if l := leaks(r.all()); len(l) > 0 || !strings.Contains(r.Text, "no poll") {
+		t.Errorf("results when membership is unknown: %q", r.Text)
+	}
+	h.emu.Fail("conversations.members", slackemu.Failure{Status: 503, Times: 10})
+	r = h.slash(member, member, "me")
+	if l := leaks(r.all()); len(l) > 0 || !strings.Contains(r.Text, "Sorry") {
+		t.Errorf("me when conversations.members keeps failing: %q", r.Text)
+	}
+	h.emu.Fail("conversations.members", slackemu.Failure{}) // injects nothing: replaces the 503s left
+
+	// The poll's channel made public, but conversations.info refused: not shown in the reminder.
+	h.emu.AddChannel(slackemu.Channel{ID: privChan, Name: "lab-interns", Members: []string{admin, member, h.emu.BotUserID()}})
+	h.emu.Fail("conversations.info", slackemu.Failure{Error: "missing_scope"})
+	h.clock.Set(time.Date(2026, 12, 12, 9, 0, 0, 0, time.UTC))
+	if err := h.runReminders(); err != nil {
+		t.Fatal(err)
+	}
+	rs := h.reminders()
+	if len(rs) != 1 {
+		t.Fatalf("%d reminders, want 1", len(rs))
+	}
+	if strings.Contains(rs[0].Text, privChan) || strings.Contains(rs[0].Text, "*yes* 1") {
+		t.Errorf("reminder when the channel's privacy is unknown: %q", rs[0].Text)
+	}
+}
