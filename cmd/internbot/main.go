@@ -125,7 +125,7 @@ func newFlags(name string, env config.Env, stderr io.Writer) *flags {
 	f.fs.StringVar(&f.db, "db", env.DBPath, "SQLite database `file` (env INTERNBOT_DB)")
 	f.fs.StringVar(&f.logLevel, "log-level", env.LogLevel, "log level: debug, info, warn or error (env INTERNBOT_LOG_LEVEL)")
 	if name == "run" {
-		f.fs.StringVar(&f.http, "http", env.HTTPAddr, "serve /healthz, /readyz and /metrics on `ADDR`, like :8080 (env INTERNBOT_HTTP_ADDR; default off)")
+		f.fs.StringVar(&f.http, "http", env.HTTPAddr, "serve /healthz, /readyz and /metrics on `ADDR`: :8080 is loopback only, 0.0.0.0:8080 every interface (env INTERNBOT_HTTP_ADDR; default off)")
 	}
 	return f
 }
@@ -229,7 +229,7 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 			}
 		}()
 	}
-	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", env.APIURL)
+	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", config.RedactURL(env.APIURL))
 	if err := b.Run(ctx); err != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "# configuration OK (%s)\n", describeSource(cfg.File))
-	fmt.Fprintf(stdout, "# SLACK_BOT_TOKEN=%s SLACK_APP_TOKEN=%s SLACK_API_URL=%s\n", config.Mask(env.BotToken), config.Mask(env.AppToken), env.APIURL)
+	fmt.Fprintf(stdout, "# SLACK_BOT_TOKEN=%s SLACK_APP_TOKEN=%s SLACK_API_URL=%s\n", config.Mask(env.BotToken), config.Mask(env.AppToken), config.RedactURL(env.APIURL))
 	fmt.Fprintf(stdout, "# database: %s\n", f.db)
 	_, err = stdout.Write(out)
 	return err
