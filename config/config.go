@@ -18,44 +18,47 @@ import (
 	"github.com/internbot/internbot/posting"
 )
 
-// Config is the validated configuration the bot runs with.
+// Config is the validated configuration the bot runs with. The yaml tags on it and on the types
+// below are the config file's schema: Parse decodes by them, Effective prints by them, and a key
+// without a tag (`yaml:"-"`) is not in the file. See the README's design section for adding a key.
 type Config struct {
-	File         string         // path it was loaded from; "" = built-in default
-	Timezone     *time.Location // zone for schedules and deadlines; default UTC
-	TimezoneName string
-	Channel      string   // reminders channel id; "" = reminders are logged, not posted
-	Admins       []string // user ids allowed to run admin commands
-	Poll         Poll
-	Reminders    Reminders
-	Deadlines    []Deadline
-	Posting      *posting.Posting
+	File         string           `yaml:"-"` // path it was loaded from; "" = built-in default
+	Timezone     *time.Location   `yaml:"-"` // zone for schedules and deadlines, from TimezoneName; default UTC
+	TimezoneName string           `yaml:"timezone"`
+	Channel      string           `yaml:"channel"` // reminders channel id; "" = reminders are logged, not posted
+	Admins       []string         `yaml:"admins"`  // user ids allowed to run admin commands
+	Poll         Poll             `yaml:"poll"`
+	Reminders    Reminders        `yaml:"reminders"`
+	Deadlines    []Deadline       `yaml:"deadlines"`
+	Posting      *posting.Posting `yaml:"posting"`
 
-	postingFrom string // file the posting came from; "" = the embedded default
+	postingFrom string         // file the posting came from; "" = the embedded default
+	lines       map[string]int // key path -> line, for each key the file set; nil if none
 }
 
 // Poll is what the bot asks and which reaction means which answer.
 type Poll struct {
-	Question string
-	Options  []PollOption // in display order
+	Question string       `yaml:"question"`
+	Options  []PollOption `yaml:"options"` // in display order
 }
 
 // PollOption maps a reaction name (without colons) to an answer.
 type PollOption struct {
-	Reaction string
-	Answer   string
+	Reaction string `yaml:"reaction"`
+	Answer   string `yaml:"answer"`
 }
 
 // Reminders says when deadline reminders go out.
 type Reminders struct {
-	Schedule   string // robfig/cron spec, run in Config.Timezone; see ParseSchedule
-	DaysBefore []int  // remind this many days before each deadline (0 = on the day)
-	DM         bool   // also send one DM per deadline per day to each person whose answer is yes or maybe
+	Schedule   string `yaml:"schedule"`    // robfig/cron spec, run in Config.Timezone; see ParseSchedule
+	DaysBefore []int  `yaml:"days_before"` // remind this many days before each deadline (0 = on the day)
+	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is yes or maybe
 }
 
 // Deadline is a named date people are reminded about.
 type Deadline struct {
-	Name string
-	Date Date
+	Name string `yaml:"name"`
+	Date Date   `yaml:"date"`
 }
 
 // Defaults for keys the file leaves out.

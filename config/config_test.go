@@ -420,8 +420,17 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := c.Effective(); err != nil {
+		out, err := c.Effective()
+		if err != nil {
 			t.Fatalf("Effective: %v", err)
+		}
+		// What check-config prints parses back to the same configuration.
+		again, err := config.Parse(out, "fuzz.yaml")
+		if err != nil {
+			t.Fatalf("Effective's output does not parse: %v\n%s", err, out)
+		}
+		if out2, _ := again.Effective(); string(out2) != string(out) {
+			t.Fatalf("Effective's output parses to another configuration:\n%s\n--- then:\n%s", out, out2)
 		}
 	})
 }
