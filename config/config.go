@@ -8,10 +8,12 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -175,3 +177,46 @@ func (es Errors) Unwrap() []error {
 	}
 	return out
 }
+
+// Warnings returns what in c is valid but likely a mistake, as of now: deadlines already past,
+// which get no reminders. Each names the file, line and key, like an error.
+func (c *Config) Warnings(now time.Time) Errors {
+	var ws Errors
+	today := DateOf(now.In(c.Timezone))
+	for i, d := range c.Deadlines {
+		if d.Date.Before(today) {
+			key := fmt.Sprintf("deadlines[%d].date", i)
+			ws = append(ws, &Error{File: c.File, Line: c.lines[key], Key: key,
+				Msg: fmt.Sprintf("%q was on %s, in the past: it gets no reminders", d.Name, d.Date)})
+		}
+	}
+	return ws
+}
+
+// Keys lists every key a config file may set, as dotted paths with "[]" for a list's items
+// ("poll.options[].reaction"), in schema order; read from the struct tags, like Parse.
+func Keys() []string {
+	var keys []string
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			if t.Kind() == reflect.Slice {
+				path += "[]"
+			}
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
+			return
+		}
+		names, index := fieldsOf(t)
+		for _, name := range names {
+			key := joinKey(path, name)
+			keys = append(keys, key)
+			walk(t.Field(index[name]).Type, key)
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return keys
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()

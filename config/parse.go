@@ -212,13 +212,24 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // for the rest, the line is found by parsing ever longer prefixes of the file.
 func (d *decoder) yamlError(data []byte, err error) {
 	msg := err.Error()
+	var line int
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.errorf(line, "", "not valid YAML: %s", m[2])
-		return
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		line = firstBadLine(data, msg)
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	d.errorf(firstBadLine(data, msg), "", "not valid YAML: %s", msg)
+	// The parser's message for a tab in the indentation rarely says "tab".
+	if lines := bytes.Split(data, []byte("\n")); line > 0 && line <= len(lines) && !strings.Contains(msg, "tab") {
+		if indent := lines[line-1][:len(lines[line-1])-len(bytes.TrimLeft(lines[line-1], " \t-"))]; bytes.ContainsRune(indent, '\t') {
+			msg += "; the line is indented with a tab, and YAML indents with spaces only"
+		}
+	}
+	if strings.Contains(msg, "tab") && !strings.Contains(msg, "spaces") {
+		msg += "; YAML indents with spaces only"
+	}
+	d.errorf(line, "", "not valid YAML: %s", msg)
 }
 
 // firstBadLine finds the shortest prefix of data, in whole lines, that fails

@@ -36,7 +36,8 @@ func main() {
 	stop()
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "internbot: "+msg)
+			// Every line, so that each of several config errors reads on its own in a log.
+			fmt.Fprintln(os.Stderr, "internbot: "+strings.ReplaceAll(msg, "\n", "\ninternbot: "))
 		}
 		os.Exit(exitCode(err))
 	}
@@ -322,6 +323,9 @@ func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error 
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if _, err := f.level(); err != nil {
+		return err
+	}
 	cfg, err := config.Load(f.config)
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -329,6 +333,16 @@ func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error 
 	out, err := cfg.Effective()
 	if err != nil {
 		return err
+	}
+	// Warnings: settings that pass but are likely not what was meant. The tokens are checked as
+	// `run` would check them, though check-config itself needs none.
+	if err := env.ValidateTokens(); err != nil {
+		for _, msg := range strings.Split(err.Error(), "; ") {
+			fmt.Fprintf(stderr, "internbot: warning: %s\n", msg)
+		}
+	}
+	for _, w := range cfg.Warnings(time.Now()) {
+		fmt.Fprintf(stderr, "internbot: warning: %s\n", w)
 	}
 	fmt.Fprintf(stdout, "# configuration OK (%s)\n", describeSource(cfg.File))
 	fmt.Fprintf(stdout, "# SLACK_BOT_TOKEN=%s SLACK_APP_TOKEN=%s SLACK_API_URL=%s\n", config.Mask(env.BotToken), config.Mask(env.AppToken), config.RedactURL(env.APIURL))
