@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,7 +141,11 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 	walk(&doc, "")
-	for _, key := range config.Keys() {
+	keys := config.Keys()
+	if !slices.Contains(keys, "timezone") || !slices.Contains(keys, "poll.options[].answer") || !slices.Contains(keys, "posting.sections[].body") {
+		t.Fatalf("config.Keys() = %q: not the schema's keys", keys)
+	}
+	for _, key := range keys {
 		seen, ok := commented[key]
 		switch {
 		case !ok:
