@@ -3,7 +3,7 @@
 # internbot image: a fully static binary on distroless.
 #
 #   docker build -t internbot .
-#   docker run -d -v internbot-data:/data \
+#   docker run -d -v internbot-data:/data -p 127.0.0.1:8080:8080 \
 #     -e SLACK_BOT_TOKEN=xoxb-... -e SLACK_APP_TOKEN=xapp-... internbot
 #
 # The bot runs as uid 65532: a named volume on /data is writable as is; a host
@@ -43,8 +43,11 @@ COPY --from=build --chown=65532:65532 /out/data /data
 
 USER 65532:65532
 VOLUME /data
+# A bare ":8080" would mean the container's loopback, which cannot be published; the
+# container's interfaces are private to the host until published, and the README publishes
+# the port on the host's 127.0.0.1 only (-p 127.0.0.1:8080:8080).
 ENV INTERNBOT_DB=/data/internbot.db \
-    INTERNBOT_HTTP_ADDR=:8080
+    INTERNBOT_HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
 
 # The image has no curl or wget, so the binary checks itself: `internbot

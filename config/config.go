@@ -8,54 +8,59 @@
 package config
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/internbot/internbot/posting"
 )
 
-// Config is the validated configuration the bot runs with.
+// Config is the validated configuration the bot runs with. The yaml tags on it and on the types
+// below are the config file's schema: Parse decodes by them, Effective prints by them, and a key
+// without a tag (`yaml:"-"`) is not in the file. See the README's design section for adding a key.
 type Config struct {
-	File         string         // path it was loaded from; "" = built-in default
-	Timezone     *time.Location // zone for schedules and deadlines; default UTC
-	TimezoneName string
-	Channel      string   // reminders channel id; "" = reminders are logged, not posted
-	Admins       []string // user ids allowed to run admin commands
-	Poll         Poll
-	Reminders    Reminders
-	Deadlines    []Deadline
-	Posting      *posting.Posting
+	File         string           `yaml:"-"` // path it was loaded from; "" = built-in default
+	Timezone     *time.Location   `yaml:"-"` // zone for schedules and deadlines, from TimezoneName; default UTC
+	TimezoneName string           `yaml:"timezone"`
+	Channel      string           `yaml:"channel"` // reminders channel id; "" = reminders are logged, not posted
+	Admins       []string         `yaml:"admins"`  // user ids allowed to run admin commands
+	Poll         Poll             `yaml:"poll"`
+	Reminders    Reminders        `yaml:"reminders"`
+	Deadlines    []Deadline       `yaml:"deadlines"`
+	Posting      *posting.Posting `yaml:"posting"`
 
-	postingFrom string // file the posting came from; "" = the embedded default
+	postingFrom string         // file the posting came from; "" = the embedded default
+	lines       map[string]int // key path -> line, for each key the file set; nil if none
 }
 
 // Poll is what the bot asks and which reaction means which answer.
 type Poll struct {
-	Question string
-	Options  []PollOption // in display order
+	Question string       `yaml:"question"`
+	Options  []PollOption `yaml:"options"` // in display order
 }
 
 // PollOption maps a reaction name (without colons) to an answer.
 type PollOption struct {
-	Reaction string
-	Answer   string
+	Reaction string `yaml:"reaction"`
+	Answer   string `yaml:"answer"`
 }
 
 // Reminders says when deadline reminders go out.
 type Reminders struct {
-	Schedule   string // robfig/cron spec, run in Config.Timezone; see ParseSchedule
-	DaysBefore []int  // remind this many days before each deadline (0 = on the day)
-	DM         bool   // also send one DM per deadline per day to each person whose answer is yes or maybe
+	Schedule   string `yaml:"schedule"`    // robfig/cron spec, run in Config.Timezone; see ParseSchedule
+	DaysBefore []int  `yaml:"days_before"` // remind this many days before each deadline (0 = on the day)
+	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is yes or maybe
 }
 
 // Deadline is a named date people are reminded about.
 type Deadline struct {
-	Name string
-	Date Date
+	Name string `yaml:"name"`
+	Date Date   `yaml:"date"`
 }
 
 // Defaults for keys the file leaves out.
@@ -172,3 +177,46 @@ func (es Errors) Unwrap() []error {
 	}
 	return out
 }
+
+// Warnings returns what in c is valid but likely a mistake, as of now: deadlines already past,
+// which get no reminders. Each names the file, line and key, like an error.
+func (c *Config) Warnings(now time.Time) Errors {
+	var ws Errors
+	today := DateOf(now.In(c.Timezone))
+	for i, d := range c.Deadlines {
+		if d.Date.Before(today) {
+			key := fmt.Sprintf("deadlines[%d].date", i)
+			ws = append(ws, &Error{File: c.File, Line: c.lines[key], Key: key,
+				Msg: fmt.Sprintf("%q was on %s, in the past: it gets no reminders", d.Name, d.Date)})
+		}
+	}
+	return ws
+}
+
+// Keys lists every key a config file may set, as dotted paths with "[]" for a list's items
+// ("poll.options[].reaction"), in schema order; read from the struct tags, like Parse.
+func Keys() []string {
+	var keys []string
+	var walk func(t reflect.Type, path string)
+	walk = func(t reflect.Type, path string) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			if t.Kind() == reflect.Slice {
+				path += "[]"
+			}
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(textUnmarshaler) {
+			return
+		}
+		names, index := fieldsOf(t)
+		for _, name := range names {
+			key := joinKey(path, name)
+			keys = append(keys, key)
+			walk(t.Field(index[name]).Type, key)
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	return keys
+}
+
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()

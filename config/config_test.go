@@ -420,8 +420,48 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := c.Effective(); err != nil {
+		out, err := c.Effective()
+		if err != nil {
 			t.Fatalf("Effective: %v", err)
 		}
+		// What check-config prints parses back to the same configuration.
+		again, err := config.Parse(out, "fuzz.yaml")
+		if err != nil {
+			t.Fatalf("Effective's output does not parse: %v\n%s", err, out)
+		}
+		if out2, _ := again.Effective(); string(out2) != string(out) {
+			t.Fatalf("Effective's output parses to another configuration:\n%s\n--- then:\n%s", out, out2)
+		}
 	})
+}
+
+func TestWarnings(t *testing.T) {
+	c, err := config.Parse([]byte("timezone: America/Los_Angeles\ndeadlines:\n  - {name: Yesterday, date: 2026-12-14}\n  - {name: Today, date: 2026-12-15}\n"), "bot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-12-16 02:00 UTC is still the 15th in Los Angeles.
+	now := time.Date(2026, 12, 16, 2, 0, 0, 0, time.UTC)
+	ws := c.Warnings(now)
+	if len(ws) != 1 || ws[0].Error() != `bot.yaml:3: deadlines[0].date: "Yesterday" was on 2026-12-14, in the past: it gets no reminders` {
+		t.Errorf("Warnings = %v", ws)
+	}
+	if ws := config.Default().Warnings(now); len(ws) != 0 {
+		t.Errorf("Warnings of the defaults = %v", ws)
+	}
+}
+
+func TestParseTab(t *testing.T) {
+	for name, in := range map[string]string{
+		"Key":      "poll:\n\tquestion: Q\n",
+		"ListItem": "poll:\n  options:\n  \t- {reaction: x, answer: y}\n",
+		"Later":    "channel: C123\n\n\tadmins: [U123]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Parse([]byte(in), "bot.yaml")
+			if err == nil || !strings.Contains(err.Error(), "tab") || !strings.Contains(err.Error(), "spaces") {
+				t.Errorf("Parse = %v, want a message about the tab", err)
+			}
+		})
+	}
 }

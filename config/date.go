@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Date is a civil date with no time or zone: deadlines are days, and which
@@ -87,4 +89,10 @@ func (d *Date) UnmarshalText(b []byte) error {
 	}
 	*d = v
 	return nil
+}
+
+// MarshalYAML writes d as a plain 2026-12-15, which Parse reads back as a date (not the quoted
+// string the text marshaller would give, nor a timestamp).
+func (d Date) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: d.String()}, nil
 }

@@ -2,40 +2,79 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// Effective renders the configuration in force, defaults filled in, as YAML
-// for `internbot check-config`. The posting is summarised (where it came from
-// and its section keys) rather than printed in full. The config holds no
-// secrets, so nothing needs masking.
+// Effective renders the configuration in force, defaults filled in, as YAML for `internbot
+// check-config`, from the same struct tags Parse decodes by, so the output is a config file that
+// parses to the same configuration. The built-in posting is summarised in a comment (leaving the
+// key out means the built-in posting); a posting from the file is printed in full. The config holds
+// no secrets, so nothing needs masking.
 func (c *Config) Effective() ([]byte, error) {
-	root := mapping(
-		"timezone", str(c.TimezoneName),
-		"channel", str(c.Channel),
-		"admins", strList(c.Admins),
-		"poll", mapping(
-			"question", str(c.Poll.Question),
-			"options", optionList(c.Poll.Options),
-		),
-		"reminders", mapping(
-			"schedule", str(c.Reminders.Schedule),
-			"days_before", intList(c.Reminders.DaysBefore),
-			"dm", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(c.Reminders.DM)},
-		),
-		"deadlines", deadlineList(c.Deadlines),
-		"posting", str(c.postingSummary()),
-	)
+	var root yaml.Node
+	if err := root.Encode(c); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	style(&root, false)
 	root.HeadComment = "effective configuration of " + displaySource(c.File) + ", defaults filled in"
-	out, err := yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}})
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i]; k.Value == "posting" {
+			summary := yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, str(c.postingSummary())}}
+			line, err := yaml.Marshal(&summary)
+			if err != nil {
+				return nil, fmt.Errorf("render config: %w", err)
+			}
+			k.HeadComment = strings.TrimSpace(string(line))
+			if c.postingFrom == "" && c.Posting != nil {
+				k.HeadComment += "\nthe built-in posting: leave the key out to keep it"
+				root.Content = append(root.Content[:i], root.Content[i+2:]...)
+				root.FootComment = k.HeadComment
+			}
+			break
+		}
+	}
+	out, err := yaml.Marshal(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{&root}})
 	if err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
 	return out, nil
 }
+
+// style makes the output compact and unambiguous: lists of scalars and list items made of
+// one-line scalars go on one line, and strings that a YAML 1.1 reader would take for a boolean or
+// null (the answer "no") are quoted.
+func style(n *yaml.Node, inList bool) {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		n.Style = yaml.FlowStyle
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				n.Style = 0
+			}
+			style(c, true)
+		}
+	case yaml.MappingNode:
+		flow := inList
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode || strings.Contains(c.Value, "\n") || len(c.Value) > 60 {
+				flow = false
+			}
+			style(c, false)
+		}
+		if flow {
+			n.Style = yaml.FlowStyle
+		}
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" && yaml11Special[strings.ToLower(n.Value)] {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	}
+}
+
+var yaml11Special = map[string]bool{"y": true, "yes": true, "n": true, "no": true, "on": true, "off": true,
+	"true": true, "false": true, "null": true, "~": true}
 
 func displaySource(file string) string {
 	if file == "" {
@@ -59,60 +98,6 @@ func (c *Config) postingSummary() string {
 	return fmt.Sprintf("%s sections: %s", from, strings.Join(keys, ", "))
 }
 
-func mapping(kv ...any) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.MappingNode}
-	for i := 0; i+1 < len(kv); i += 2 {
-		n.Content = append(n.Content, str(kv[i].(string)), kv[i+1].(*yaml.Node))
-	}
-	return n
-}
-
 func str(s string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-}
-
-// quoted is for values YAML 1.1 readers would misread, like the answer "no".
-func quoted(s string) *yaml.Node {
-	n := str(s)
-	n.Style = yaml.DoubleQuotedStyle
-	return n
-}
-
-func strList(items []string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-	for _, s := range items {
-		n.Content = append(n.Content, str(s))
-	}
-	return n
-}
-
-func intList(items []int) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-	for _, i := range items {
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(i)})
-	}
-	return n
-}
-
-func optionList(opts []PollOption) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode}
-	for _, o := range opts {
-		m := mapping("reaction", str(o.Reaction), "answer", quoted(o.Answer))
-		m.Style = yaml.FlowStyle
-		n.Content = append(n.Content, m)
-	}
-	return n
-}
-
-func deadlineList(ds []Deadline) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.SequenceNode}
-	if len(ds) == 0 {
-		n.Style = yaml.FlowStyle
-	}
-	for _, d := range ds {
-		m := mapping("name", quoted(d.Name), "date", &yaml.Node{Kind: yaml.ScalarNode, Value: d.Date.String()})
-		m.Style = yaml.FlowStyle
-		n.Content = append(n.Content, m)
-	}
-	return n
 }

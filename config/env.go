@@ -98,12 +98,30 @@ func checkAPIURL(raw string) string {
 	const what = "SLACK_API_URL must be an absolute http(s) URL"
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Sprintf("%s (got %q)", what, truncate(raw, 80))
+		return fmt.Sprintf("%s (got %q)", what, truncate(RedactURL(raw), 80))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Sprintf("%s (got %q)", what, truncate(u.Redacted(), 80))
+		return fmt.Sprintf("%s (got %q)", what, truncate(RedactURL(raw), 80))
 	}
 	return ""
+}
+
+// RedactURL returns raw with its userinfo (a proxy's "user:password@") replaced by "xxxxx@", for
+// showing a URL in logs and output. It works on the text, so a URL that does not parse is masked too.
+func RedactURL(raw string) string {
+	start := 0
+	if i := strings.Index(raw, "://"); i >= 0 {
+		start = i + len("://")
+	}
+	end := len(raw)
+	if i := strings.IndexAny(raw[start:], "/?#"); i >= 0 {
+		end = start + i
+	}
+	at := strings.LastIndexByte(raw[start:end], '@')
+	if at < 0 {
+		return raw
+	}
+	return raw[:start] + "xxxxx" + raw[start+at:]
 }
 
 func truncate(s string, n int) string {

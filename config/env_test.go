@@ -85,3 +85,19 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://slack.com/api/":                 "https://slack.com/api/",
+		"http://user:pw@proxy:3128/api/":         "http://xxxxx@proxy:3128/api/",
+		"http://user@proxy/api/":                 "http://xxxxx@proxy/api/",
+		"http://us@er:p@w@proxy/a@b/":            "http://xxxxx@proxy/a@b/",
+		"http://user:pw@proxy/%zz":               "http://xxxxx@proxy/%zz",
+		"user:pw@proxy/api/":                     "xxxxx@proxy/api/",
+		"http://proxy/api/?to=someone@somewhere": "http://proxy/api/?to=someone@somewhere",
+	} {
+		if got := config.RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

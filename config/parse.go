@@ -2,9 +2,11 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
@@ -36,7 +38,7 @@ func Parse(data []byte, file string) (cfg *Config, err error) {
 			cfg, err = nil, Errors{{File: file, Msg: fmt.Sprintf("cannot parse this file: %v", r)}}
 		}
 	}()
-	d := &decoder{file: file}
+	d := &decoder{file: file, lines: map[string]int{}, failed: map[string]bool{}}
 	cfg = d.parse(data)
 	if len(d.errs) > 0 {
 		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
@@ -49,8 +51,10 @@ func Parse(data []byte, file string) (cfg *Config, err error) {
 }
 
 type decoder struct {
-	file string
-	errs Errors
+	file   string
+	errs   Errors
+	lines  map[string]int  // key path ("poll.options[1].answer") -> line of its value, for each key set
+	failed map[string]bool // key paths whose value is of the wrong type, or that are unknown or repeated
 }
 
 func (d *decoder) errorf(line int, key, format string, args ...any) {
@@ -90,40 +94,116 @@ func (d *decoder) parse(data []byte) *Config {
 		d.errorf(root.Line, "", "the file must be a mapping of settings (timezone:, channel:, poll:, …), not %s", describe(root))
 		return nil
 	}
-
-	var questionSet bool
-	d.mapping(root, "", func(key string, k, v *yaml.Node) {
-		switch k.Value {
-		case "timezone":
-			d.timezone(cfg, key, v)
-		case "channel":
-			if s, ok := d.str(v, key); ok && s != "" {
-				if !channelRE.MatchString(s) {
-					d.errorf(v.Line, key, "%q is not a channel id; use the id from the channel's details, like C0123ABCD, not its name", s)
-				}
-				cfg.Channel = s
-			}
-		case "admins":
-			cfg.Admins = d.admins(key, v)
-		case "poll":
-			questionSet = d.poll(cfg, key, v)
-		case "reminders":
-			d.reminders(cfg, key, v)
-		case "deadlines":
-			cfg.Deadlines = d.deadlines(key, v)
-		case "posting":
-			if p := d.posting(key, v); p != nil {
-				cfg.Posting = p
-				cfg.postingFrom = d.file
-			}
-		default:
-			d.unknown(k, key, "timezone", "channel", "admins", "poll", "reminders", "deadlines", "posting")
-		}
-	})
-	if !questionSet && cfg.Posting != nil {
-		cfg.Poll.Question = cfg.Posting.Question
+	d.decode(root, "", reflect.ValueOf(cfg).Elem())
+	d.validate(cfg)
+	if len(d.lines) > 0 {
+		cfg.lines = d.lines
 	}
 	return cfg
+}
+
+// decode sets v from n by v's type and its fields' yaml tags: the Config struct is the schema, so
+// this is the only code that knows the file's shape. A key the file leaves out, or sets to null
+// where a mapping goes, keeps v's value (the default). Each key set is recorded in d.lines and each
+// key whose value is wrong in itself (its type, an unknown or repeated key) in d.failed; decoding
+// goes on, so every problem is reported.
+func (d *decoder) decode(n *yaml.Node, key string, v reflect.Value) {
+	n = resolve(n)
+	if isNull(n) && (v.Kind() == reflect.Struct || v.Kind() == reflect.Pointer) {
+		return
+	}
+	if key != "" {
+		d.lines[key] = n.Line
+	}
+	ok := true
+	if u, isText := v.Addr().Interface().(encoding.TextUnmarshaler); isText {
+		// Read the text, not a decoded value: YAML would turn 2026-12-15 into a timestamp.
+		var s string
+		if s, ok = d.str(n, key); ok {
+			if err := u.UnmarshalText([]byte(s)); err != nil {
+				d.errorf(n.Line, key, "%v", err)
+				ok = false
+			}
+		}
+		d.failed[key] = !ok
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		var s string
+		if s, ok = d.str(n, key); ok {
+			v.SetString(s)
+		}
+	case reflect.Bool:
+		var b bool
+		if b, ok = d.boolean(n, key); ok {
+			v.SetBool(b)
+		}
+	case reflect.Int:
+		var i int
+		if i, ok = d.integer(n, key); ok {
+			v.SetInt(int64(i))
+		}
+	case reflect.Slice:
+		list := reflect.MakeSlice(v.Type(), 0, len(n.Content))
+		if ok = d.sequence(n, key, func(_ int, ikey string, item *yaml.Node) {
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if elem.Kind() == reflect.Struct && isNull(item) {
+				d.errorf(item.Line, ikey, "must be a mapping of keys to values, not empty")
+				d.failed[ikey] = true
+			} else {
+				d.decode(item, ikey, elem)
+			}
+			list = reflect.Append(list, elem) // even when bad, so that list[i] is the file's item i
+		}); ok {
+			if list.Len() == 0 {
+				list = reflect.Zero(v.Type())
+			}
+			v.Set(list)
+		}
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem()) // a new value replaces the default as a whole
+		d.decode(n, key, p.Elem())
+		v.Set(p)
+	case reflect.Struct:
+		names, index := fieldsOf(v.Type())
+		ok = d.mapping(n, key, func(fkey string, k, val *yaml.Node) {
+			i, known := index[k.Value]
+			if !known {
+				d.unknown(k, fkey, names...)
+				d.failed[fkey] = true
+				return
+			}
+			d.decode(val, fkey, v.Field(i))
+		})
+	default:
+		panic(fmt.Sprintf("config: the schema has a field of kind %v at %q, which decode does not know", v.Kind(), key))
+	}
+	if !ok {
+		d.failed[key] = true
+	}
+}
+
+// fieldsOf returns the YAML keys of struct type t, in field order, and the field index of each.
+func fieldsOf(t reflect.Type) (names []string, index map[string]int) {
+	index = map[string]int{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" || name == "" {
+			continue
+		}
+		names = append(names, name)
+		index[name] = i
+	}
+	return names, index
+}
+
+// set reports whether the file set key to a value that decoded without error: only those values
+// are worth validating further.
+func (d *decoder) set(key string) bool {
+	_, ok := d.lines[key]
+	return ok && !d.failed[key]
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -132,13 +212,24 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // for the rest, the line is found by parsing ever longer prefixes of the file.
 func (d *decoder) yamlError(data []byte, err error) {
 	msg := err.Error()
+	var line int
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.errorf(line, "", "not valid YAML: %s", m[2])
-		return
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+		line = firstBadLine(data, msg)
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	d.errorf(firstBadLine(data, msg), "", "not valid YAML: %s", msg)
+	// The parser's message for a tab in the indentation rarely says "tab".
+	if lines := bytes.Split(data, []byte("\n")); line > 0 && line <= len(lines) && !strings.Contains(msg, "tab") {
+		if indent := lines[line-1][:len(lines[line-1])-len(bytes.TrimLeft(lines[line-1], " \t-"))]; bytes.ContainsRune(indent, '\t') {
+			msg += "; the line is indented with a tab, and YAML indents with spaces only"
+		}
+	}
+	if strings.Contains(msg, "tab") && !strings.Contains(msg, "spaces") {
+		msg += "; YAML indents with spaces only"
+	}
+	d.errorf(line, "", "not valid YAML: %s", msg)
 }
 
 // firstBadLine finds the shortest prefix of data, in whole lines, that fails
@@ -184,11 +275,13 @@ func (d *decoder) mapping(n *yaml.Node, path string, fn func(key string, k, v *y
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
 			d.errorf(k.Line, path, "keys must be plain names, not %s", describe(k))
+			d.failed[path] = true
 			continue
 		}
 		key := joinKey(path, k.Value)
 		if first, dup := seen[k.Value]; dup {
 			d.errorf(k.Line, key, "is set twice (first on line %d)", first)
+			d.failed[key] = true
 			continue
 		}
 		seen[k.Value] = k.Line
@@ -208,7 +301,7 @@ func (d *decoder) unknown(k *yaml.Node, key string, known ...string) {
 	msg := "unknown key"
 	best, bestDist := "", 3
 	for _, name := range known {
-		if dist := levenshtein(strings.ToLower(k.Value), name); dist < bestDist {
+		if dist := posting.EditDistance(strings.ToLower(k.Value), name, bestDist); dist < bestDist {
 			best, bestDist = name, dist
 		}
 	}
@@ -267,285 +360,6 @@ func (d *decoder) integer(n *yaml.Node, key string) (int, bool) {
 		return 0, false
 	}
 	return i, true
-}
-
-func (d *decoder) timezone(cfg *Config, key string, v *yaml.Node) {
-	name, ok := d.str(v, key)
-	if !ok {
-		return
-	}
-	switch name {
-	case "":
-		d.errorf(v.Line, key, "is empty; name an IANA time zone like America/Los_Angeles, or remove the key for UTC")
-		return
-	case "Local":
-		d.errorf(v.Line, key, "\"Local\" depends on the server's settings; name an IANA time zone like America/Los_Angeles")
-		return
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		d.errorf(v.Line, key, "unknown time zone %q; use an IANA name like America/Los_Angeles or UTC", name)
-		return
-	}
-	cfg.Timezone, cfg.TimezoneName = loc, name
-}
-
-func (d *decoder) admins(key string, v *yaml.Node) []string {
-	var admins []string
-	seen := map[string]string{}
-	d.sequence(v, key, func(_ int, ikey string, item *yaml.Node) {
-		id, ok := d.str(item, ikey)
-		switch {
-		case !ok:
-		case !userRE.MatchString(id):
-			d.errorf(item.Line, ikey, "%q is not a user id; use the member id from the person's profile, like U0123ABCD", id)
-		case seen[id] != "":
-			d.errorf(item.Line, ikey, "%s is already listed as %s", id, seen[id])
-		default:
-			seen[id] = ikey
-			admins = append(admins, id)
-		}
-	})
-	return admins
-}
-
-// poll decodes the poll settings and reports whether the question was set.
-func (d *decoder) poll(cfg *Config, key string, v *yaml.Node) (questionSet bool) {
-	if isNull(resolve(v)) {
-		return false
-	}
-	d.mapping(v, key, func(key string, k, v *yaml.Node) {
-		switch k.Value {
-		case "question":
-			if q, ok := d.str(v, key); ok {
-				questionSet = true
-				if q == "" {
-					d.errorf(v.Line, key, "must not be empty; remove the key to ask the posting's question")
-				}
-				cfg.Poll.Question = q
-			}
-		case "options":
-			cfg.Poll.Options = d.options(key, v)
-		default:
-			d.unknown(k, key, "question", "options")
-		}
-	})
-	return questionSet
-}
-
-func (d *decoder) options(key string, v *yaml.Node) []PollOption {
-	var opts []PollOption
-	reactions, answers := map[string]string{}, map[string]string{}
-	n := 0
-	d.sequence(v, key, func(_ int, okey string, item *yaml.Node) {
-		n++
-		var opt PollOption
-		var line [2]int
-		if !d.mapping(item, okey, func(key string, k, v *yaml.Node) {
-			switch k.Value {
-			case "reaction":
-				line[0] = v.Line
-				if s, ok := d.str(v, key); ok {
-					d.reaction(v.Line, key, s, reactions, okey)
-					opt.Reaction = s
-				}
-			case "answer":
-				line[1] = v.Line
-				if s, ok := d.str(v, key); ok {
-					d.unique(v.Line, key, s, answers, okey, "%q is already the answer of %s")
-					opt.Answer = s
-				}
-			default:
-				d.unknown(k, key, "reaction", "answer")
-			}
-		}) {
-			return
-		}
-		if line[0] == 0 {
-			d.errorf(item.Line, okey+".reaction", "is required")
-		}
-		if line[1] == 0 {
-			d.errorf(item.Line, okey+".answer", "is required")
-		}
-		opts = append(opts, opt)
-	})
-	node := resolve(v)
-	switch {
-	case n == 0 && (isNull(node) || node.Kind == yaml.SequenceNode):
-		d.errorf(node.Line, key, "must list at least one option; remove the key for yes/maybe/no")
-	case n > maxOptions:
-		d.errorf(node.Line, key, "has %d options; at most %d fit in a poll", n, maxOptions)
-	}
-	return opts
-}
-
-func (d *decoder) reaction(line int, key, s string, seen map[string]string, owner string) {
-	switch {
-	case s == "":
-		d.errorf(line, key, "must not be empty")
-	case strings.Contains(s, ":"):
-		d.errorf(line, key, "write reaction names without colons: %q, not %q", strings.Trim(s, ":"), s)
-	case !reactionRE.MatchString(s):
-		d.errorf(line, key, "%q is not a reaction name; use the emoji's name as Slack shows it, like white_check_mark", s)
-	case seen[s] != "":
-		d.errorf(line, key, "%q is already the reaction of %s", s, seen[s])
-	default:
-		seen[s] = owner
-	}
-}
-
-func (d *decoder) reminders(cfg *Config, key string, v *yaml.Node) {
-	if isNull(resolve(v)) {
-		return
-	}
-	d.mapping(v, key, func(key string, k, v *yaml.Node) {
-		switch k.Value {
-		case "schedule":
-			if s, ok := d.str(v, key); ok {
-				if _, err := ParseSchedule(s); err != nil {
-					d.errorf(v.Line, key, "%v", err)
-				}
-				cfg.Reminders.Schedule = s
-			}
-		case "days_before":
-			days := []int{}
-			seen := map[int]string{}
-			d.sequence(v, key, func(_ int, ikey string, item *yaml.Node) {
-				n, ok := d.integer(item, ikey)
-				switch {
-				case !ok:
-				case n < 0 || n > maxDaysBefore:
-					d.errorf(item.Line, ikey, "%d is out of range; days before a deadline go from 0 (the day itself) to %d", n, maxDaysBefore)
-				case seen[n] != "":
-					d.errorf(item.Line, ikey, "%d is already listed as %s", n, seen[n])
-				default:
-					seen[n] = ikey
-					days = append(days, n)
-				}
-			})
-			cfg.Reminders.DaysBefore = days
-		case "dm":
-			if b, ok := d.boolean(v, key); ok {
-				cfg.Reminders.DM = b
-			}
-		default:
-			d.unknown(k, key, "schedule", "days_before", "dm")
-		}
-	})
-}
-
-func (d *decoder) deadlines(key string, v *yaml.Node) []Deadline {
-	var out []Deadline
-	names := map[string]string{}
-	d.sequence(v, key, func(_ int, dkey string, item *yaml.Node) {
-		var dl Deadline
-		var hasName, hasDate bool
-		if !d.mapping(item, dkey, func(key string, k, v *yaml.Node) {
-			switch k.Value {
-			case "name":
-				hasName = true
-				if s, ok := d.str(v, key); ok {
-					d.unique(v.Line, key, s, names, dkey, "%q is already the name of %s (names are compared ignoring case)")
-					dl.Name = s
-				}
-			case "date":
-				hasDate = true
-				// Read the text, not a decoded value: YAML would turn
-				// 2026-12-15 into a timestamp at midnight UTC.
-				if s, ok := d.str(v, key); ok {
-					date, err := ParseDate(s)
-					if err != nil {
-						d.errorf(v.Line, key, "%v", err)
-					}
-					dl.Date = date
-				}
-			default:
-				d.unknown(k, key, "name", "date")
-			}
-		}) {
-			return
-		}
-		if !hasName {
-			d.errorf(item.Line, dkey+".name", "is required")
-		}
-		if !hasDate {
-			d.errorf(item.Line, dkey+".date", "is required")
-		}
-		out = append(out, dl)
-	})
-	return out
-}
-
-// posting decodes a replacement posting by hand rather than with
-// yaml.Decode, so every validation error can point at its line.
-func (d *decoder) posting(key string, v *yaml.Node) *posting.Posting {
-	if isNull(resolve(v)) {
-		return nil
-	}
-	var p posting.Posting
-	lines := map[string]int{"": resolve(v).Line} // posting path -> line
-	before := len(d.errs)
-	ok := d.mapping(v, key, func(fkey string, k, v *yaml.Node) {
-		lines[k.Value] = v.Line
-		switch k.Value {
-		case "title":
-			p.Title, _ = d.str(v, fkey)
-		case "question":
-			p.Question, _ = d.str(v, fkey)
-		case "summary":
-			p.Summary, _ = d.str(v, fkey)
-		case "sections":
-			d.sequence(v, fkey, func(i int, skey string, item *yaml.Node) {
-				spath := fmt.Sprintf("sections[%d]", i)
-				lines[spath] = item.Line
-				var s posting.Section
-				d.mapping(item, skey, func(key string, k, v *yaml.Node) {
-					lines[spath+"."+k.Value] = v.Line
-					switch k.Value {
-					case "key":
-						s.Key, _ = d.str(v, key)
-					case "title":
-						s.Title, _ = d.str(v, key)
-					case "body":
-						s.Body, _ = d.str(v, key)
-					case "aliases":
-						d.sequence(v, key, func(j int, akey string, a *yaml.Node) {
-							lines[fmt.Sprintf("%s.aliases[%d]", spath, j)] = a.Line
-							alias, _ := d.str(a, akey)
-							s.Aliases = append(s.Aliases, alias)
-						})
-					default:
-						d.unknown(k, key, "key", "title", "aliases", "body")
-					}
-				})
-				p.Sections = append(p.Sections, s)
-			})
-		default:
-			d.unknown(k, fkey, "title", "question", "summary", "sections")
-		}
-	})
-	if !ok || len(d.errs) > before {
-		return nil // the shape is wrong; validating it would only repeat that
-	}
-	for _, fe := range p.Validate() {
-		d.errorf(lineOf(lines, fe.Path), joinKey(key, fe.Path), "%s", fe.Msg)
-	}
-	return &p
-}
-
-// lineOf finds the line of a posting field, falling back to its parent
-// ("sections[2].title" -> "sections[2]" -> "") when the field is missing.
-func lineOf(lines map[string]int, path string) int {
-	for {
-		if l, ok := lines[path]; ok {
-			return l
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return lines[""]
-		}
-		path = path[:i]
-	}
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -625,25 +439,4 @@ func describe(n *yaml.Node) string {
 		return "an alias"
 	}
 	return "a document"
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -51,8 +51,12 @@ func Handler(gatherer prometheus.Gatherer, checks map[string]Check) http.Handler
 }
 
 // Serve listens on addr and serves h until ctx ends, then shuts down gracefully. It returns once the
-// listener is open, with a channel that yields the server's final error.
+// listener is open, with a channel that yields the server's final error. An addr without a host
+// (":8080") listens on loopback only: /metrics is not for the network unless asked ("0.0.0.0:8080").
 func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (net.Addr, <-chan error, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("http listener: %w", err)

@@ -5,8 +5,8 @@
 // the sections that answer it.
 //
 // It knows nothing about Slack, storage or configuration files; the config
-// package decodes a replacement posting itself so it can report line numbers,
-// and then calls Validate.
+// package decodes a replacement posting by the yaml tags below, with its own
+// decoder so it can report line numbers, and then calls Validate.
 package posting
 
 import (

@@ -560,6 +560,11 @@ func closeness(probes []string, name string) int {
 	return best
 }
 
+// EditDistance is the Levenshtein distance between a and b in runes, or
+// limit+1 once it is known to exceed limit. The config package uses it for
+// "did you mean" on unknown keys.
+func EditDistance(a, b string, limit int) int { return editDistance(a, b, limit) }
+
 // editDistance is the Levenshtein distance between a and b in runes, or
 // limit+1 once it is known to exceed limit.
 func editDistance(a, b string, limit int) int {

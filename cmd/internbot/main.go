@@ -36,7 +36,8 @@ func main() {
 	stop()
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, "internbot: "+msg)
+			// Every line, so that each of several config errors reads on its own in a log.
+			fmt.Fprintln(os.Stderr, "internbot: "+strings.ReplaceAll(msg, "\n", "\ninternbot: "))
 		}
 		os.Exit(exitCode(err))
 	}
@@ -125,7 +126,7 @@ func newFlags(name string, env config.Env, stderr io.Writer) *flags {
 	f.fs.StringVar(&f.db, "db", env.DBPath, "SQLite database `file` (env INTERNBOT_DB)")
 	f.fs.StringVar(&f.logLevel, "log-level", env.LogLevel, "log level: debug, info, warn or error (env INTERNBOT_LOG_LEVEL)")
 	if name == "run" {
-		f.fs.StringVar(&f.http, "http", env.HTTPAddr, "serve /healthz, /readyz and /metrics on `ADDR`, like :8080 (env INTERNBOT_HTTP_ADDR; default off)")
+		f.fs.StringVar(&f.http, "http", env.HTTPAddr, "serve /healthz, /readyz and /metrics on `ADDR`: :8080 is loopback only, 0.0.0.0:8080 every interface (env INTERNBOT_HTTP_ADDR; default off)")
 	}
 	return f
 }
@@ -229,7 +230,7 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 			}
 		}()
 	}
-	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", env.APIURL)
+	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", config.RedactURL(env.APIURL))
 	if err := b.Run(ctx); err != nil {
 		return err
 	}
@@ -322,6 +323,9 @@ func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error 
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	if _, err := f.level(); err != nil {
+		return err
+	}
 	cfg, err := config.Load(f.config)
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -330,8 +334,18 @@ func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Warnings: settings that pass but are likely not what was meant. The tokens are checked as
+	// `run` would check them, though check-config itself needs none.
+	if err := env.ValidateTokens(); err != nil {
+		for _, msg := range strings.Split(err.Error(), "; ") {
+			fmt.Fprintf(stderr, "internbot: warning: %s\n", msg)
+		}
+	}
+	for _, w := range cfg.Warnings(time.Now()) {
+		fmt.Fprintf(stderr, "internbot: warning: %s\n", w)
+	}
 	fmt.Fprintf(stdout, "# configuration OK (%s)\n", describeSource(cfg.File))
-	fmt.Fprintf(stdout, "# SLACK_BOT_TOKEN=%s SLACK_APP_TOKEN=%s SLACK_API_URL=%s\n", config.Mask(env.BotToken), config.Mask(env.AppToken), env.APIURL)
+	fmt.Fprintf(stdout, "# SLACK_BOT_TOKEN=%s SLACK_APP_TOKEN=%s SLACK_API_URL=%s\n", config.Mask(env.BotToken), config.Mask(env.AppToken), config.RedactURL(env.APIURL))
 	fmt.Fprintf(stdout, "# database: %s\n", f.db)
 	_, err = stdout.Write(out)
 	return err
