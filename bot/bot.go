@@ -312,7 +312,7 @@ func (b *Bot) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
 		if isAuthError(err) {
 			return nil, fmt.Errorf("auth.test: %w: check SLACK_BOT_TOKEN", ErrInvalidAuth)
 		}
-		return nil, fmt.Errorf("auth.test: %w", err)
+		return nil, err // call has named the method
 	}
 	return auth, nil
 }
