@@ -441,7 +441,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		}
 	case fields[0] == "react" || fields[0] == "unreact":
 		if len(fields) != 2 {
-			return false, fmt.Errorf("usage: %s :emoji: (like %[1]s :white_check_mark)", fields[0])
+			return false, fmt.Errorf("usage: %s :emoji: (like %[1]s :white_check_mark: or %[1]s x)", fields[0])
 		}
 		return false, s.react(ctx, strings.Trim(fields[1], ":"), fields[0] == "react")
 	case fields[0] == "clock":
