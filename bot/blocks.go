@@ -91,6 +91,9 @@ func renderPosting(p *posting.Posting) (string, []slack.Block) {
 	}
 	for i := range p.Sections {
 		s := &p.Sections[i]
+		if p.Summary != "" && strings.TrimSpace(s.Body) == strings.TrimSpace(p.Summary) {
+			continue // a section that repeats the summary (the default's "about") is already shown
+		}
 		text.WriteString(plainSection(s))
 		blocks = append(blocks, sectionBlocks(s)...)
 	}
@@ -98,14 +101,14 @@ func renderPosting(p *posting.Posting) (string, []slack.Block) {
 }
 
 // renderMatches answers a question with the sections that matched it, best first.
-func renderMatches(p *posting.Posting, matches []posting.Match, command string) (string, []slack.Block) {
+func renderMatches(matches []posting.Match, command string) (string, []slack.Block) {
 	var text strings.Builder
 	var blocks []slack.Block
 	for _, m := range matches {
 		text.WriteString(plainSection(m.Section))
 		blocks = append(blocks, sectionBlocks(m.Section)...)
 	}
-	blocks = append(blocks, contextBlock(fmt.Sprintf("From “%s”. `%s details` shows the whole posting.", escape(truncate(p.Title, 200)), command)))
+	blocks = append(blocks, contextBlock(fmt.Sprintf("`%s details` shows the whole posting.", command)))
 	return text.String(), capBlocks(blocks)
 }
 

@@ -312,9 +312,33 @@ func (b *Bot) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
 		if isAuthError(err) {
 			return nil, fmt.Errorf("auth.test: %w: check SLACK_BOT_TOKEN", ErrInvalidAuth)
 		}
-		return nil, fmt.Errorf("auth.test: %w", err)
+		return nil, err // call has named the method
 	}
 	return auth, nil
+}
+
+// CheckTokens asks Slack whether client's tokens work, before anything is set up: auth.test for the
+// bot token and, with app, apps.connections.open for the app-level token (the URL it returns is not
+// used). A refused token gives an error wrapping ErrInvalidAuth.
+func CheckTokens(ctx context.Context, client *slack.Client, logger *slog.Logger, app bool) error {
+	b := &Bot{client: client, log: logger, sleep: sleepCtx, metrics: NewMetrics(nil)}
+	if b.log == nil {
+		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if _, err := b.authTest(ctx); err != nil {
+		return err
+	}
+	if !app {
+		return nil
+	}
+	err := b.call(ctx, "apps.connections.open", true, func(ctx context.Context) error {
+		_, _, err := client.StartSocketModeContext(ctx)
+		return err
+	})
+	if isAuthError(err) {
+		return fmt.Errorf("apps.connections.open: %w: check SLACK_APP_TOKEN", ErrInvalidAuth)
+	}
+	return err
 }
 
 // dispatch handles one socketmode event on the event loop. It never blocks on the Web API: slow work

@@ -12,6 +12,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/internbot/internbot/posting"
 )
 
 // maxCommandText bounds how much of a slash command's text is looked at; Slack allows about 4,000
@@ -142,6 +144,9 @@ func (b *Bot) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 	}
 	c, ok := b.lookupCommand(strings.ToLower(r.args[0]))
 	if !ok {
+		if posting.AsksWhen(r.text) {
+			return b.answerWhen(ctx, r)
+		}
 		return b.answerQuestion(r)
 	}
 	r.args = r.args[1:]
@@ -227,6 +232,24 @@ func (b *Bot) answerQuestion(r *request) *reply {
 		fmt.Fprintf(&sb, " Try `%s details` for everything, or `%s help`.", r.command, r.command)
 		return textReply("%s", sb.String())
 	}
-	text, blocks := renderMatches(b.cfg.Posting, matches, r.command)
+	text, blocks := renderMatches(matches, r.command)
 	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}
+}
+
+// answerWhen answers a question about dates ("what is the deadline?"): the upcoming deadlines, the
+// command that lists them, and the parts of the posting that give dates.
+func (b *Bot) answerWhen(ctx context.Context, r *request) *reply {
+	out, err := b.cmdDeadlines(ctx, r)
+	if err != nil {
+		b.metrics.handlerError("command_deadlines")
+		b.log.Error("deadlines for a date question", "user", r.user, "err", err)
+		out = textReply("Sorry, I couldn't read the deadlines just now.")
+	}
+	text := out.Text + fmt.Sprintf("\n`%s deadlines` lists them any time.", r.command)
+	blocks := mrkdwnSections(text)
+	for _, s := range b.cfg.Posting.Dated() {
+		text += "\n" + plainSection(s)
+		blocks = append(blocks, sectionBlocks(s)...)
+	}
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: capBlocks(blocks)}
 }

@@ -44,6 +44,7 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 		return nil, fmt.Errorf("store poll: %w", err)
 	}
 	b.polls.put(p)
+	b.updates.showing(p.ID, pollContent(text, blocks))
 	// A channel has one current poll: the previous one stops counting and shows its final counts.
 	if prevErr == nil && prev.ClosedAt.IsZero() {
 		if closed, err := b.store.ClosePoll(ctx, prev.ID); err != nil {

@@ -89,17 +89,23 @@ func (b *Bot) RunReminders(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	due := 0
 	for _, d := range ds {
 		left := today.DaysUntil(d.Date)
 		if !slices.Contains(b.cfg.Reminders.DaysBefore, left) {
 			continue
 		}
+		due++
 		if ctx.Err() != nil {
 			break
 		}
 		if err := b.remind(ctx, d, today.String(), left); err != nil {
 			errs = append(errs, fmt.Errorf("reminder for %q: %w", d.Name, err))
 		}
+	}
+	if due == 0 {
+		// Say so: an operator running `internbot remind` by hand otherwise sees nothing at all.
+		b.log.Info("no reminder is due today", "today", today.String(), "deadlines", len(ds), "days_before", b.cfg.Reminders.DaysBefore)
 	}
 	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -16,13 +17,14 @@ type updater struct {
 
 	mu      sync.Mutex
 	dirty   map[int64]bool
+	shown   map[int64]string // what each poll's message says now (text and blocks), to skip updates that change nothing
 	wake    chan struct{}
 	stopped chan struct{}
 	once    sync.Once
 }
 
 func newUpdater(b *Bot) *updater {
-	return &updater{b: b, dirty: make(map[int64]bool), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+	return &updater{b: b, dirty: make(map[int64]bool), shown: make(map[int64]string), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
 // mark asks for poll id's message to be refreshed. It never blocks.
@@ -34,6 +36,24 @@ func (u *updater) mark(id int64) {
 	case u.wake <- struct{}{}:
 	default:
 	}
+}
+
+// showing records what poll id's message says now; it reports whether that is news.
+func (u *updater) showing(id int64, content string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if old, ok := u.shown[id]; ok && old == content {
+		return false
+	}
+	u.shown[id] = content
+	return true
+}
+
+// forget drops what is recorded for poll id, so its next refresh is sent whatever it says.
+func (u *updater) forget(id int64) {
+	u.mu.Lock()
+	delete(u.shown, id)
+	u.mu.Unlock()
 }
 
 // stop makes run flush what is marked and return.
@@ -109,13 +129,27 @@ func (b *Bot) refreshPoll(ctx context.Context, id int64) error {
 		return err
 	}
 	text, blocks := renderPoll(p, counts)
+	content := pollContent(text, blocks)
+	if !b.updates.showing(id, content) {
+		return nil // the message already says this (a new poll read back, a reaction that changed no answer)
+	}
 	err = b.call(ctx, "chat.update", true, func(ctx context.Context) error {
 		_, _, _, err := b.client.UpdateMessageContext(ctx, p.Channel, p.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
 	})
 	if err != nil {
+		b.updates.forget(id) // what the message says is unknown now
 		b.metrics.handlerError("chat_update")
 		b.log.Warn("update poll message", "channel", p.Channel, "ts", p.TS, "err", err)
 	}
 	return err
+}
+
+// pollContent is what a poll message says, for comparing two renderings.
+func pollContent(text string, blocks []slack.Block) string {
+	js, err := json.Marshal(blocks)
+	if err != nil {
+		return "" // never equal to a recorded rendering: the update is sent
+	}
+	return text + "\x00" + string(js)
 }

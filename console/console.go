@@ -14,12 +14,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/term"
 
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
@@ -33,22 +35,71 @@ type Options struct {
 	DBPath string // "" = a new database in a temporary directory
 	In     io.Reader
 	Out    io.Writer
-	Logger *slog.Logger
+	// LineEditing reads In through a line editor (arrow keys, history) even when it is not a
+	// terminal, for tests. When In and Out are both terminals it is always on.
+	LineEditing bool
+	// Log receives the bot's and the emulator's log lines at LogLevel and above (nil: none). In a
+	// terminal they go above the prompt instead.
+	Log      io.Writer
+	LogLevel slog.Level
 }
 
-// The emulated workspace: one channel, three people. alice is a workspace admin.
-const channelID, channelName = "C0INTERN", "internship"
+// The emulated workspace: one channel, three people. alice is a workspace admin. A configuration
+// changes it: its channel becomes the emulated channel's id, and its admins are added as people (and
+// are then the only admins, as in Slack).
+const defaultChannelID, channelName = "C0INTERN", "internship"
 
-var people = []slackemu.User{
+var defaultPeople = []slackemu.User{
 	{ID: "U0ALICE", Name: "alice", RealName: "Alice Admin", IsAdmin: true},
 	{ID: "U0BOB", Name: "bob", RealName: "Bob Builder"},
 	{ID: "U0CAROL", Name: "carol", RealName: "Carol Candidate"},
 }
 
+// workspace is who and where the console emulates, following the configuration.
+type workspace struct {
+	channel string
+	people  []slackemu.User
+	admins  []string // the config's admins; empty: the workspace's admins (alice)
+}
+
+func newWorkspace(cfg *config.Config) workspace {
+	w := workspace{channel: cfg.Channel, people: slices.Clone(defaultPeople), admins: cfg.Admins}
+	if w.channel == "" {
+		w.channel = defaultChannelID
+	}
+	for _, id := range cfg.Admins {
+		if !slices.ContainsFunc(w.people, func(p slackemu.User) bool { return p.ID == id }) {
+			w.people = append(w.people, slackemu.User{ID: id, Name: strings.ToLower(id), RealName: "Admin " + id + " (from the config)"})
+		}
+	}
+	return w
+}
+
+// isAdmin is the bot's rule: the config's admins if it lists any, else the workspace's admins.
+func (w workspace) isAdmin(u slackemu.User) bool {
+	if len(w.admins) > 0 {
+		return slices.Contains(w.admins, u.ID)
+	}
+	return u.IsAdmin || u.IsOwner
+}
+
+// first is who the session starts as: an admin, so that every command can be tried.
+func (w workspace) first() slackemu.User {
+	for _, p := range w.people {
+		if w.isAdmin(p) {
+			return p
+		}
+	}
+	return w.people[0]
+}
+
 type session struct {
+	workspace
 	emu   *slackemu.Server
 	out   io.Writer
 	mu    sync.Mutex // serialises writes to out
+	idle  bool       // the prompt is on screen, waiting for a line (plain mode); under mu
+	term  *term.Terminal
 	db    *storage.DB
 	bot   *bot.Bot
 	cfg   *config.Config
@@ -78,13 +129,21 @@ func (c *clock) set(t time.Time) {
 // Run starts the emulator and the bot, reads commands until "quit", end of input or ctx is done.
 func Run(ctx context.Context, opts Options) error {
 	cfg := *opts.Config
-	if cfg.Channel == "" {
-		cfg.Channel = channelID
+	ws := newWorkspace(&cfg)
+	cfg.Channel = ws.channel
+	tio, err := openIO(opts)
+	if err != nil {
+		return err
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	defer tio.restore()
+	logOut := opts.Log
+	if logOut == nil {
+		logOut = io.Discard
 	}
+	if tio.term != nil && opts.Log != nil {
+		logOut = tio.term // above the prompt, with the line endings a raw terminal needs
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: opts.LogLevel}))
 	clk := &clock{}
 	dbPath := opts.DBPath
 	if dbPath == "" {
@@ -107,12 +166,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer emu.Close()
 	members := []string{emu.BotUserID()}
-	for _, p := range people {
+	for _, p := range ws.people {
 		emu.AddUser(p)
 		members = append(members, p.ID)
 	}
 	emu.AddUser(slackemu.User{ID: emu.BotUserID(), Name: "internbot", IsBot: true})
-	emu.AddChannel(slackemu.Channel{ID: channelID, Name: channelName, Members: members})
+	emu.AddChannel(slackemu.Channel{ID: ws.channel, Name: channelName, Members: members})
 
 	client := slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken()))
 	b, err := bot.New(bot.Options{Config: &cfg, Store: db, Client: client, Logger: logger, Now: clk.Now,
@@ -138,7 +197,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("the bot did not connect to the emulator: %w", err)
 	}
 
-	s := &session{emu: emu, db: db, bot: b, cfg: &cfg, clock: clk, out: opts.Out, user: people[0]}
+	s := &session{workspace: ws, emu: emu, db: db, bot: b, cfg: &cfg, clock: clk, out: tio.out, term: tio.term, user: ws.first()}
 	msgs, unsubscribe := emu.Subscribe()
 	defer unsubscribe()
 	var printer sync.WaitGroup
@@ -150,9 +209,108 @@ func Run(ctx context.Context, opts Options) error {
 	defer printer.Wait()
 	defer unsubscribe()
 
-	s.printf("internbot console: the real bot on an emulated Slack, in #%s. You are @%s (a workspace admin).\n", channelName, s.user.Name)
+	s.welcome(opts.Config)
+	return s.loop(ctx, tio.lines, botDone, func() error { return botErr })
+}
+
+// welcome says where the session is and who the user is, and where that came from.
+func (s *session) welcome(cfg *config.Config) {
+	where := "#" + channelName
+	if cfg.Channel != "" {
+		where += fmt.Sprintf(" (%s, the config's channel: reminders go there)", s.channel)
+	}
+	role := "a workspace admin"
+	if len(s.admins) > 0 {
+		role = "an admin: the config's admins are " + s.roster(true)
+	}
+	if !s.isAdmin(s.user) {
+		role = "not an admin"
+	}
+	s.printf("internbot console: the real bot on an emulated Slack, in %s. You are @%s (%s).\n", where, s.user.Name, role)
+	if cfg.File != "" {
+		s.printf("Following %s: its posting, poll, deadlines, channel and admins.\n", cfg.File)
+	}
 	s.printf("Type /internship help, or help for the console's own commands.\n")
-	return s.loop(ctx, opts.In, botDone, func() error { return botErr })
+}
+
+// roster is "@alice, @bob": the admins, or everyone else.
+func (s *session) roster(admins bool) string {
+	var names []string
+	for _, p := range s.people {
+		if s.isAdmin(p) == admins {
+			names = append(names, "@"+p.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "nobody"
+	}
+	return strings.Join(names, ", ")
+}
+
+// consoleIO is where a session reads lines and writes its screen.
+type consoleIO struct {
+	lines   lineReader
+	out     io.Writer
+	term    *term.Terminal // nil: plain lines, no editing
+	restore func()
+}
+
+type lineReader interface {
+	ReadLine() (string, error)
+}
+
+// openIO picks plain lines or a line editor. A terminal is put in raw mode, for the editor to see each
+// key, and restored by restore.
+func openIO(opts Options) (consoleIO, error) {
+	in, inTTY := opts.In.(*os.File)
+	out, outTTY := opts.Out.(*os.File)
+	tty := inTTY && outTTY && term.IsTerminal(int(in.Fd())) && term.IsTerminal(int(out.Fd()))
+	if !tty && !opts.LineEditing {
+		sc := bufio.NewScanner(opts.In)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		return consoleIO{lines: scanLines{sc}, out: opts.Out, restore: func() {}}, nil
+	}
+	restore := func() {}
+	if tty {
+		old, err := term.MakeRaw(int(in.Fd()))
+		if err != nil {
+			return consoleIO{}, fmt.Errorf("console: terminal: %w", err)
+		}
+		restore = func() { _ = term.Restore(int(in.Fd()), old) }
+	}
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{opts.In, opts.Out}, "")
+	if tty {
+		if w, h, err := term.GetSize(int(out.Fd())); err == nil && w > 0 && h > 0 {
+			_ = t.SetSize(w, h)
+		}
+	}
+	return consoleIO{lines: editor{t}, out: t, term: t, restore: restore}, nil
+}
+
+type scanLines struct{ sc *bufio.Scanner }
+
+func (l scanLines) ReadLine() (string, error) {
+	if l.sc.Scan() {
+		return l.sc.Text(), nil
+	}
+	if err := l.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+// editor reads through the line editor; Ctrl-C and Ctrl-D (which it reports as end of input) leave.
+type editor struct{ t *term.Terminal }
+
+func (e editor) ReadLine() (string, error) {
+	line, err := e.t.ReadLine()
+	if errors.Is(err, term.ErrPasteIndicator) {
+		err = nil // a pasted line is a line
+	}
+	return line, err
 }
 
 func (s *session) printf(format string, args ...any) {
@@ -161,46 +319,86 @@ func (s *session) printf(format string, args ...any) {
 	fmt.Fprintf(s.out, format, args...)
 }
 
-func (s *session) prompt() { s.printf("%s> ", s.user.Name) }
+// prompt shows "alice> " and marks the session as waiting for a line. The line editor draws its own
+// prompt, and draws it again under anything printed while it waits.
+func (s *session) prompt() {
+	p := s.user.Name + "> "
+	if s.term != nil {
+		s.term.SetPrompt(p)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fmt.Fprint(s.out, p)
+	s.idle = true
+}
 
-func (s *session) loop(ctx context.Context, in io.Reader, botDone <-chan struct{}, botErr func() error) error {
-	lines := make(chan string)
-	readErr := make(chan error, 1)
+func (s *session) busy() {
+	s.mu.Lock()
+	s.idle = false
+	s.mu.Unlock()
+}
+
+type readLine struct {
+	line string
+	err  error
+}
+
+func (s *session) loop(ctx context.Context, in lineReader, botDone <-chan struct{}, botErr func() error) error {
+	// The reader reads one line each time it is asked, after the prompt is up: the line editor draws
+	// the prompt when it starts reading, and it must be the current user's.
+	want := make(chan struct{})
+	lines := make(chan readLine)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
+		for {
 			select {
-			case lines <- sc.Text():
+			case <-want:
 			case <-stop:
 				return
 			}
+			line, err := in.ReadLine()
+			select {
+			case lines <- readLine{line, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
-		readErr <- sc.Err()
-		close(lines)
 	}()
-	s.prompt()
 	for {
+		s.prompt()
+		select {
+		case want <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		case <-botDone:
+			return fmt.Errorf("the bot stopped: %w", botErr())
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-botDone:
 			return fmt.Errorf("the bot stopped: %w", botErr())
-		case line, ok := <-lines:
-			if !ok {
+		case r := <-lines:
+			s.busy()
+			if r.err != nil {
 				s.printf("\n")
-				return <-readErr
+				if errors.Is(r.err, io.EOF) {
+					return nil
+				}
+				return r.err
 			}
-			quit, err := s.do(ctx, strings.TrimSpace(line))
+			quit, err := s.do(ctx, strings.TrimSpace(r.line))
 			if err != nil {
 				s.printf("! %v\n", err)
 			}
 			if quit {
 				return nil
 			}
-			s.prompt()
 		}
 	}
 }
@@ -214,10 +412,10 @@ const consoleHelp = `console commands:
   clock +1d | +3h      move the emulated clock forward (d, h, m)
   clock 2026-12-14T09:00  set it (in the configured time zone)
   remind               run the reminder job now, at the emulated time
-  as NAME              become another person (alice is an admin; bob, carol are not)
+  as NAME              become another person (admins: %s; not: %s)
   who                  list the people
   help                 this text
-  quit                 leave
+  quit                 leave (or Ctrl-D)
 `
 
 func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
@@ -232,16 +430,19 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 	case fields[0] == "quit" || fields[0] == "exit":
 		return true, nil
 	case fields[0] == "help":
-		s.printf("%s", consoleHelp)
+		s.printf(consoleHelp, s.roster(true), s.roster(false))
 	case fields[0] == "who":
-		for _, p := range people {
+		for _, p := range s.people {
 			role := ""
-			if p.IsAdmin {
+			if s.isAdmin(p) {
 				role = " (admin)"
 			}
 			s.printf("  @%s  %s%s\n", p.Name, p.RealName, role)
 		}
-	case (fields[0] == "react" || fields[0] == "unreact") && len(fields) == 2:
+	case fields[0] == "react" || fields[0] == "unreact":
+		if len(fields) != 2 {
+			return false, fmt.Errorf("usage: %s :emoji: (like %[1]s :white_check_mark: or %[1]s x)", fields[0])
+		}
 		return false, s.react(ctx, strings.Trim(fields[1], ":"), fields[0] == "react")
 	case fields[0] == "clock":
 		if len(fields) == 2 {
@@ -265,7 +466,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		if ts == "" {
 			return false, errNoPoll
 		}
-		r := s.emu.Reactions(channelID, ts)
+		r := s.emu.Reactions(s.channel, ts)
 		for _, name := range sortedNames(r) {
 			users := make([]string, len(r[name]))
 			for i, u := range r[name] {
@@ -275,7 +476,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		}
 	case fields[0] == "as" && len(fields) == 2:
 		name := strings.TrimPrefix(fields[1], "@")
-		for _, p := range people {
+		for _, p := range s.people {
 			if p.Name == name {
 				s.user = p
 				return false, nil
@@ -291,7 +492,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 func (s *session) slash(ctx context.Context, cmd, text string) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ack, err := s.emu.SlashCommand(ctx, s.user.ID, channelID, cmd, text)
+	ack, err := s.emu.SlashCommand(ctx, s.user.ID, s.channel, cmd, text)
 	if err != nil {
 		return err
 	}
@@ -308,7 +509,7 @@ func (s *session) slash(ctx context.Context, cmd, text string) error {
 
 // currentPoll is the ts of the channel's poll message, "" if there is none.
 func (s *session) currentPoll(ctx context.Context) string {
-	p, err := s.db.CurrentPoll(ctx, channelID)
+	p, err := s.db.CurrentPoll(ctx, s.channel)
 	if err != nil {
 		return ""
 	}
@@ -327,9 +528,9 @@ func (s *session) react(ctx context.Context, name string, add bool) error {
 	defer cancel()
 	var err error
 	if add {
-		_, err = s.emu.AddReaction(ctx, s.user.ID, channelID, ts, name)
+		_, err = s.emu.AddReaction(ctx, s.user.ID, s.channel, ts, name)
 	} else {
-		_, err = s.emu.RemoveReaction(ctx, s.user.ID, channelID, ts, name)
+		_, err = s.emu.RemoveReaction(ctx, s.user.ID, s.channel, ts, name)
 	}
 	return err
 }
@@ -354,7 +555,7 @@ func (s *session) show(m slackemu.Message) {
 		who += " (only visible to you)"
 		where = ""
 	case strings.HasPrefix(m.Channel, "D"):
-		where = "DM"
+		where = "DM to " + s.imOwner(m.Channel)
 	}
 	if m.Via == "chat.update" {
 		who += " (edited)"
@@ -363,7 +564,27 @@ func (s *session) show(m slackemu.Message) {
 	if where != "" {
 		head = where + " · " + who
 	}
-	s.printf("\n%s", s.render(head, m.Text, m.Blocks))
+	box := s.render(head, m.Text, m.Blocks)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.term != nil {
+		fmt.Fprint(s.out, box) // the editor moves its prompt below it
+		return
+	}
+	fmt.Fprint(s.out, "\n"+box)
+	if s.idle {
+		fmt.Fprintf(s.out, "%s> ", s.user.Name) // it arrived while the prompt waited: show it again
+	}
+}
+
+// imOwner is "@bob" for the DM channel the bot opened with bob.
+func (s *session) imOwner(channel string) string {
+	for _, p := range s.people {
+		if s.emu.IMChannel(p.ID) == channel {
+			return "@" + p.Name
+		}
+	}
+	return channel
 }
 
 func (s *session) render(head, text string, blocks json.RawMessage) string {
@@ -390,12 +611,12 @@ func (s *session) names(text string) string {
 	text = mention.ReplaceAllStringFunc(text, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
 		if sub[1] == "#" {
-			if sub[2] == channelID {
+			if sub[2] == s.channel {
 				return "#" + channelName
 			}
 			return "#" + sub[2]
 		}
-		for _, p := range people {
+		for _, p := range s.people {
 			if p.ID == sub[2] {
 				return "@" + p.Name
 			}

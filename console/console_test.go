@@ -29,63 +29,190 @@ func (s *screen) String() string {
 	return s.b.String()
 }
 
-func TestConsole(t *testing.T) {
+// driver types into a console session through a pipe and reads its screen.
+type driver struct {
+	t      *testing.T
+	typeIn *io.PipeWriter
+	out    *screen
+	seen   int
+	done   chan error
+}
+
+func startConsole(t *testing.T, opts console.Options) *driver {
+	t.Helper()
 	in, typeIn := io.Pipe()
-	out := &screen{}
-	done := make(chan error, 1)
-	go func() {
-		done <- console.Run(context.Background(), console.Options{Config: config.Default(), In: in, Out: out})
-	}()
-	seen := 0
-	// say types a line and waits until everything in want has been printed after it.
-	say := func(line string, want ...string) {
-		t.Helper()
-		if _, err := io.WriteString(typeIn, line+"\n"); err != nil {
-			t.Fatal(err)
+	d := &driver{t: t, typeIn: typeIn, out: &screen{}, done: make(chan error, 1)}
+	opts.In, opts.Out = in, d.out
+	if opts.Config == nil {
+		opts.Config = config.Default()
+	}
+	go func() { d.done <- console.Run(context.Background(), opts) }()
+	t.Cleanup(func() {
+		typeIn.Close()
+		select {
+		case <-d.done:
+		case <-time.After(10 * time.Second):
+			t.Error("the console did not stop at the end of its input")
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			screen := out.String()[seen:]
-			missing := ""
-			for _, w := range want {
-				if !strings.Contains(screen, w) {
-					missing = w
-					break
-				}
+	})
+	return d
+}
+
+// say types a line and waits until everything in want has been printed after it; it returns what was
+// printed.
+func (d *driver) say(line string, want ...string) string {
+	d.t.Helper()
+	if _, err := io.WriteString(d.typeIn, line+"\n"); err != nil {
+		d.t.Fatal(err)
+	}
+	return d.wait(line, want...)
+}
+
+// wait waits until everything in want has been printed since the last say or wait.
+func (d *driver) wait(after string, want ...string) string {
+	d.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all := d.out.String()
+		screen := all[d.seen:]
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(screen, w) {
+				missing = w
+				break
 			}
-			if missing == "" {
-				seen = len(out.String())
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("after %q, the screen never showed %q:\n%s", line, missing, screen)
-			}
-			time.Sleep(10 * time.Millisecond)
+		}
+		if missing == "" {
+			d.seen = len(all)
+			return screen
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("after %q, the screen never showed %q:\n%s", after, missing, screen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// quit leaves the session and checks that it ended cleanly.
+func (d *driver) quit() {
+	d.t.Helper()
+	d.say("quit")
+	d.typeIn.Close()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			d.t.Fatalf("console: %v", err)
+		}
+		d.done <- nil
+	case <-time.After(10 * time.Second):
+		d.t.Fatal("the console did not stop after quit")
+	}
+}
+
+func TestConsole(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.wait("start", "You are @alice (a workspace admin)")
+	d.say("help", "react :emoji:", "clock +1d", "as NAME")
+	d.say("/internship pay", "only visible to you", "$12100 monthly")
+	d.say("/internship details", "PhD Fall Machine Learning Intern", "=====", "Tensorflow, Pytorch, MLFlow")
+	d.say("react :white_check_mark:", "no poll in #internship yet")
+	d.say("/internship poll", "Posted the poll", "#internship · internbot", "Are you applying to the internship?")
+	d.say("react :white_check_mark:", "*yes* 1 · *maybe* 0 · *no* 0 — 1 answer")
+	d.say("as bob")
+	d.say("/internship poll", "for admins")
+	d.say("react :thinking_face:", "*yes* 1 · *maybe* 1")
+	d.say("/internship me", "Your answer to the poll in #internship: *maybe*")
+	d.say("reactions", ":thinking_face: @internbot, @bob", ":white_check_mark: @internbot, @alice")
+	d.say("as alice")
+	d.say("/internship results", "*yes*: @alice", "*maybe*: @bob")
+	d.say("clock 2026-12-12T09:00", "the time is Sat Dec 12 2026 09:00 UTC")
+	d.say("/internship deadline add 2026-12-15 Application deadline", "Added *Application deadline*")
+	d.say("remind", "3 days left", "see the poll (https://", "DM to @alice · internbot", "You answered *yes*",
+		"DM to @bob · internbot", "You answered *maybe*", "reminder job ran")
+	d.say("clock +2d", "Mon Dec 14 2026")
+	d.say("remind", "1 day left")
+	d.say("as nobody", "no one is called")
+	d.say("frob", "unknown command")
+	d.quit()
+}
+
+// TestConsoleReactUsage: react or unreact without an emoji says how to use it.
+func TestConsoleReactUsage(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	for _, cmd := range []string{"react", "unreact", "react a b"} {
+		got := d.say(cmd, "usage: "+strings.Fields(cmd)[0]+" :emoji:")
+		if strings.Contains(got, "unknown command") {
+			t.Errorf("%s: %q", cmd, got)
 		}
 	}
-	say("help", "react :emoji:", "clock +1d", "as NAME")
-	say("/internship pay", "only visible to you", "$12100 monthly")
-	say("/internship details", "PhD Fall Machine Learning Intern", "=====", "Tensorflow, Pytorch, MLFlow")
-	say("react :white_check_mark:", "no poll in #internship yet")
-	say("/internship poll", "Posted the poll", "#internship · internbot", "Are you applying to the internship?")
-	say("react :white_check_mark:", "*yes* 1 · *maybe* 0 · *no* 0 — 1 answer")
-	say("as bob")
-	say("/internship poll", "for admins")
-	say("react :thinking_face:", "*yes* 1 · *maybe* 1")
-	say("/internship me", "Your answer to the poll in #internship: *maybe*")
-	say("reactions", ":thinking_face: @internbot, @bob", ":white_check_mark: @internbot, @alice")
-	say("as alice")
-	say("/internship results", "*yes*: @alice", "*maybe*: @bob")
-	say("clock 2026-12-12T09:00", "the time is Sat Dec 12 2026 09:00 UTC")
-	say("/internship deadline add 2026-12-15 Application deadline", "Added *Application deadline*")
-	say("remind", "3 days left", "see the poll (https://", "DM · internbot", "You answered *yes*", "reminder job ran")
-	say("clock +2d", "Mon Dec 14 2026")
-	say("remind", "1 day left")
-	say("as nobody", "no one is called")
-	say("frob", "unknown command")
-	say("quit")
-	typeIn.Close()
-	if err := <-done; err != nil {
-		t.Fatalf("console: %v", err)
+	d.quit()
+}
+
+// TestConsoleNewPollShownOnce: a new poll is printed once, not once more as an edit that changes
+// nothing; the first reaction's edit is the next time it appears.
+func TestConsoleNewPollShownOnce(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	got := d.say("/internship poll", "Posted the poll")
+	got += d.say("react :x:", "(edited)", "*no* 1")
+	if n := strings.Count(got, "Are you applying to the internship?"); n != 2 {
+		t.Errorf("the poll was printed %d times for its post and one reaction, want 2:\n%s", n, got)
 	}
+	d.quit()
+}
+
+// TestConsolePromptAfterMessage: a message that arrives while the prompt waits (the poll's edit after
+// a reaction) is followed by the prompt again.
+func TestConsolePromptAfterMessage(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.say("/internship poll", "Posted the poll")
+	d.say("react :x:", "alice> ")
+	d.wait("react", "(edited)", "*no* 1")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		screen := d.out.String()
+		if strings.HasSuffix(screen, "└\nalice> ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no prompt after the edited poll:\n%s", screen)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d.quit()
+}
+
+// TestConsoleLineEditing: with the line editor, Up recalls the previous line (history) and the
+// arrow keys edit it.
+func TestConsoleLineEditing(t *testing.T) {
+	d := startConsole(t, console.Options{LineEditing: true})
+	d.say("/internship pay", "$12100 monthly")
+	got := d.say("\x1b[A", "$12100 monthly") // Up, Enter: the same command again
+	if strings.Contains(got, "unknown command") {
+		t.Errorf("Up was read as a command:\n%q", got)
+	}
+	d.say("who\x1b[D\x1b[D\x1b[Dx", "unknown command \"xwho\"") // Left ×3, then type at the start
+	d.quit()
+}
+
+// TestConsoleFollowsConfig: the console uses the config's channel and admins, and says so; the
+// config's admins are the only admins, as in Slack.
+func TestConsoleFollowsConfig(t *testing.T) {
+	cfg := config.Default()
+	cfg.File = "internbot.yaml"
+	cfg.Channel = "C0123ABCD"
+	cfg.Admins = []string{"U0ADMIN1"}
+	d := startConsole(t, console.Options{Config: cfg})
+	d.wait("start", "You are @u0admin1 (an admin", "C0123ABCD", "Following internbot.yaml")
+	d.say("who", "@u0admin1", "(admin)", "@alice")
+	d.say("as alice")
+	d.say("/internship poll", "for admins")
+	d.say("as u0admin1")
+	d.say("/internship poll", "Posted the poll")
+	d.say("clock 2026-12-12T09:00")
+	d.say("/internship deadline add 2026-12-15 Application deadline", "Added")
+	got := d.say("remind", "#internship · internbot", "3 days left", "reminder job ran")
+	if strings.Contains(got, "channel_not_found") {
+		t.Errorf("remind: %s", got)
+	}
+	d.quit()
 }

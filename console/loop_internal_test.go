@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -12,14 +13,14 @@ import (
 // TestLoopEndsWhenBotStops: when the bot stops on its own (Slack refused its token, say), the prompt
 // loop returns the bot's error instead of waiting for input that may never come.
 func TestLoopEndsWhenBotStops(t *testing.T) {
-	s := &session{out: io.Discard, user: people[0]}
+	s := &session{out: io.Discard, user: defaultPeople[0]}
 	in, typeIn := io.Pipe()
 	defer typeIn.Close()
 	botDone := make(chan struct{})
 	close(botDone)
 	done := make(chan error, 1)
 	go func() {
-		done <- s.loop(context.Background(), in, botDone, func() error { return errors.New("invalid_auth") })
+		done <- s.loop(context.Background(), scanLines{bufio.NewScanner(in)}, botDone, func() error { return errors.New("invalid_auth") })
 	}()
 	select {
 	case err := <-done:

@@ -41,7 +41,8 @@ func internbotBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "internbot")
-		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
+		// -buildvcs=auto: `internbot version` shows the revision when built in a git checkout.
+		out, err := exec.Command(goTool, "build", "-buildvcs=auto", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

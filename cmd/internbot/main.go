@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -62,52 +63,185 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usage = `usage: internbot [command] [flags]
+// stdio is what a command reads and writes.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
 
-commands:
-  run            connect to Slack and serve (the default)
-  console        try the bot in a terminal against a built-in Slack emulator
-  check-config   validate the configuration and print the effective settings
-  export         write the poll answers as CSV to standard output
-  remind         run the reminder job once, now, and exit
-  backup FILE    write a consistent copy of the database to FILE, while the bot runs
-  healthcheck    exit 0 if the bot's /healthz answers (for the Docker HEALTHCHECK)
-  load           measure the bot under load against a built-in Slack emulator
+// command is one `internbot` subcommand. The table is both the dispatch and the help text: a new
+// subcommand is one row here (and a function that parses its flags with newFlags or setUsage).
+type command struct {
+	name    string
+	args    string // positional arguments, for the usage line
+	summary string
+	run     func(ctx context.Context, env config.Env, args []string, std stdio) error
+}
 
-Run "internbot COMMAND -h" for a command's flags.
-`
+func commandTable() []command {
+	return []command{
+		{"run", "", "connect to Slack and serve until SIGINT or SIGTERM (the default command)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			return runBot(ctx, env, args, std.err)
+		}},
+		{"console", "", "try the real bot at a prompt, against a built-in Slack emulator (no workspace needed)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			return runConsole(ctx, env, args, std.in, std.out, std.err)
+		}},
+		{"check-config", "", "validate the configuration and print the effective settings", func(_ context.Context, env config.Env, args []string, std stdio) error {
+			return checkConfig(env, args, std.out, std.err)
+		}},
+		{"export", "", "write the poll answers as CSV to standard output (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			return export(ctx, env, args, std.out, std.err)
+		}},
+		{"remind", "", "run the reminder job once, now, with the same exactly-once bookkeeping, and exit", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			return remind(ctx, env, args, std.err)
+		}},
+		{"backup", "FILE", "write a consistent copy of the database to FILE (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			return backup(ctx, env, args, std.out, std.err)
+		}},
+		{"healthcheck", "", "exit 0 if the bot's /healthz answers 200 (the Docker HEALTHCHECK)", func(ctx context.Context, _ config.Env, args []string, std stdio) error {
+			return healthcheck(ctx, args, std.err)
+		}},
+		{"load", "", "measure the bot under load against a built-in Slack emulator", func(ctx context.Context, _ config.Env, args []string, std stdio) error {
+			return loadCmd(ctx, args, std.out, std.err)
+		}},
+		{"version", "", "print the module version and the VCS revision this binary was built from", func(_ context.Context, _ config.Env, args []string, std stdio) error {
+			return version(args, std.out, std.err)
+		}},
+		{"help", "", "print this list", func(_ context.Context, _ config.Env, _ []string, std stdio) error {
+			printUsage(std.out)
+			return nil
+		}},
+	}
+}
+
+func lookupCommand(name string) (command, bool) {
+	for _, c := range commandTable() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "usage: internbot [command] [flags]\n\ncommands:\n")
+	for _, c := range commandTable() {
+		fmt.Fprintf(w, "  %-19s %s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
+	}
+	fmt.Fprint(w, "\nRun \"internbot COMMAND -h\" for a command's flags. Flags may come before or after its arguments.\n")
+}
 
 // run is the whole program; main only adds signals and the exit status, so tests can call run.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cmd, rest := "run", args[1:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		cmd, rest = rest[0], rest[1:]
+	name, rest := "run", args[1:]
+	if len(rest) > 0 {
+		switch rest[0] {
+		case "-h", "-help", "--help":
+			name, rest = "help", rest[1:]
+		case "-version", "--version":
+			name, rest = "version", rest[1:]
+		default:
+			if !strings.HasPrefix(rest[0], "-") {
+				name, rest = rest[0], rest[1:]
+			}
+		}
 	}
-	env := config.EnvFrom(getenv)
-	switch cmd {
-	case "run":
-		return runBot(ctx, env, rest, stderr)
-	case "console":
-		return runConsole(ctx, env, rest, stdin, stdout, stderr)
-	case "check-config":
-		return checkConfig(env, rest, stdout, stderr)
-	case "export":
-		return export(ctx, env, rest, stdout, stderr)
-	case "remind":
-		return remind(ctx, env, rest, stderr)
-	case "backup":
-		return backup(ctx, env, rest, stdout, stderr)
-	case "healthcheck":
-		return healthcheck(ctx, rest, stderr)
-	case "load":
-		return loadCmd(ctx, rest, stdout, stderr)
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return usageError(fmt.Errorf("unknown command %q", cmd))
+	c, ok := lookupCommand(name)
+	if !ok {
+		printUsage(stderr)
+		return usageError(fmt.Errorf("unknown command %q", name))
 	}
+	return c.run(ctx, config.EnvFrom(getenv), rest, stdio{in: stdin, out: stdout, err: stderr})
+}
+
+// setUsage makes fs's -h say what its command does, how to call it, and its flags.
+func setUsage(fs *flag.FlagSet) {
+	c, _ := lookupCommand(fs.Name())
+	fs.Usage = func() {
+		w := fs.Output()
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		line := c.name
+		if n > 0 {
+			line += " [flags]"
+		}
+		fmt.Fprintf(w, "usage: internbot %s\n\n%s.\n", strings.TrimSpace(line+" "+c.args), capitalize(c.summary))
+		if n > 0 {
+			fmt.Fprint(w, "\nflags:\n")
+			fs.PrintDefaults()
+		}
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// parseArgs parses fs's flags wherever they are among the arguments (`backup bk.db -db x.db` reads
+// -db) and returns the other arguments; everything after "--" is an argument. -h is an exitError with
+// status 0 (fs has printed its usage), a bad flag a usage error.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &exitError{code: 0, err: errors.New("")}
+			}
+			return nil, usageError(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// version prints the module version and the VCS revision from the build information.
+func version(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	setUsage(fs)
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError(fmt.Errorf("version: unexpected argument %q", pos[0]))
+	}
+	fmt.Fprintln(stdout, versionLine())
+	return nil
+}
+
+func versionLine() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "internbot: no build information in this binary"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	rev := "revision unknown (built with -buildvcs=false or outside a git checkout)"
+	if r := settings["vcs.revision"]; r != "" {
+		rev = "revision " + r
+		if t := settings["vcs.time"]; t != "" {
+			rev += " (" + t + ")"
+		}
+		if settings["vcs.modified"] == "true" {
+			rev += ", with uncommitted changes"
+		}
+	}
+	return fmt.Sprintf("internbot %s, %s, %s", v, rev, bi.GoVersion)
 }
 
 // flags are the flags every command shares; each command adds its own.
@@ -122,6 +256,7 @@ type flags struct {
 func newFlags(name string, env config.Env, stderr io.Writer) *flags {
 	f := &flags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(stderr)
+	setUsage(f.fs)
 	f.fs.StringVar(&f.config, "config", env.ConfigPath, "YAML configuration `file` (env INTERNBOT_CONFIG; default: built in)")
 	f.fs.StringVar(&f.db, "db", env.DBPath, "SQLite database `file` (env INTERNBOT_DB)")
 	f.fs.StringVar(&f.logLevel, "log-level", env.LogLevel, "log level: debug, info, warn or error (env INTERNBOT_LOG_LEVEL)")
@@ -132,14 +267,12 @@ func newFlags(name string, env config.Env, stderr io.Writer) *flags {
 }
 
 func (f *flags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: 0, err: errors.New("")}
-		}
-		return usageError(err)
+	pos, err := parseArgs(f.fs, args)
+	if err != nil {
+		return err
 	}
-	if f.fs.NArg() > 0 {
-		return usageError(fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), f.fs.Arg(0)))
+	if len(pos) > 0 {
+		return usageError(fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), pos[0]))
 	}
 	return nil
 }
@@ -171,9 +304,17 @@ type prepared struct {
 	db     *storage.DB
 }
 
-// prepare parses f from args, checks the tokens with checkTokens, loads the configuration and opens the
-// database. The caller closes p.db.
-func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, stderr io.Writer) (*prepared, error) {
+// readableDurations makes JSON logs show durations as "250ms" rather than 250000000 (nanoseconds).
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
+}
+
+// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, asks
+// Slack about the tokens with verify (if not nil) and opens the database. The caller closes p.db.
+func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, verify func(context.Context, *slog.Logger) error, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -188,7 +329,13 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}))
+	if verify != nil {
+		// Before the database file exists: a token Slack refuses leaves nothing behind.
+		if err := verify(ctx, logger); err != nil {
+			return nil, err
+		}
+	}
 	db, err := storage.Open(ctx, f.db, storage.WithLogger(logger))
 	if err != nil {
 		return nil, err
@@ -197,7 +344,10 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 }
 
 func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, stderr)
+	verify := func(ctx context.Context, logger *slog.Logger) error {
+		return bot.CheckTokens(ctx, slackClient(env), logger, true)
+	}
+	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, verify, stderr)
 	if err != nil {
 		return err
 	}
@@ -246,7 +396,10 @@ func slackClient(env config.Env) *slack.Client {
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
 func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, stderr)
+	verify := func(ctx context.Context, logger *slog.Logger) error {
+		return bot.CheckTokens(ctx, slackClient(env), logger, false)
+	}
+	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, verify, stderr)
 	if err != nil {
 		return err
 	}
@@ -260,13 +413,14 @@ func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer
 
 func backup(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("backup", env, stderr)
-	if err := f.fs.Parse(args); err != nil {
-		return usageError(err)
+	pos, err := parseArgs(f.fs, args)
+	if err != nil {
+		return err
 	}
-	if f.fs.NArg() != 1 {
-		return usageError(errors.New("backup: say where to write the copy: internbot backup [-db FILE] DEST"))
+	if len(pos) != 1 {
+		return usageError(errors.New("backup: say where to write the copy, once: internbot backup [-db FILE] DEST"))
 	}
-	dst := f.fs.Arg(0)
+	dst := pos[0]
 	if _, err := os.Stat(f.db); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -285,9 +439,12 @@ func backup(ctx context.Context, env config.Env, args []string, stdout, stderr i
 func healthcheck(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs)
 	url := fs.String("url", "http://127.0.0.1:8080/healthz", "the `URL` to check")
-	if err := fs.Parse(args); err != nil {
-		return usageError(err)
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError(fmt.Errorf("healthcheck: unexpected argument %q", pos[0]))
 	}
 	return ops.Probe(ctx, *url)
 }
@@ -314,8 +471,7 @@ func runConsole(ctx context.Context, env config.Env, args []string, stdin io.Rea
 	if !explicit {
 		level = slog.LevelWarn
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	return console.Run(ctx, console.Options{Config: cfg, DBPath: f.db, In: stdin, Out: stdout, Logger: logger})
+	return console.Run(ctx, console.Options{Config: cfg, DBPath: f.db, In: stdin, Out: stdout, Log: stderr, LogLevel: level})
 }
 
 func checkConfig(env config.Env, args []string, stdout, stderr io.Writer) error {
@@ -382,6 +538,7 @@ func export(ctx context.Context, env config.Env, args []string, stdout, stderr i
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	setUsage(fs)
 	var o loadtest.Options
 	inProcess := fs.Bool("inprocess", false, "run the bot inside this process instead (for -cpuprofile and -memprofile; figures then include the emulator)")
 	fs.StringVar(&o.Bin, "bin", "", "the bot `binary` to measure (default: this executable, as \"internbot run\")")
@@ -392,14 +549,10 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after this long")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{code: 0, err: errors.New("")}
-		}
-		return usageError(err)
-	}
-	if fs.NArg() > 0 {
-		return usageError(fmt.Errorf("load: unexpected argument %q", fs.Arg(0)))
+	if pos, err := parseArgs(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError(fmt.Errorf("load: unexpected argument %q", pos[0]))
 	}
 	switch {
 	case *inProcess && o.Bin != "":
