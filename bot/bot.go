@@ -199,7 +199,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")})}
+	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")}),
+		socketmode.OptionReadLimit(maxEnvelopeBytes)}
 	if b.pingInterval > 0 {
 		smOpts = append(smOpts, socketmode.OptionPingInterval(b.pingInterval))
 	}
@@ -282,6 +283,14 @@ loop:
 // drainTimeout bounds how long work in flight may take once shutdown starts, so that the whole stop
 // fits in the 10 s a container runtime allows between SIGTERM and SIGKILL.
 const drainTimeout = 7 * time.Second
+
+// maxEnvelopeBytes bounds one Socket Mode message. slack-go buffers and decodes a whole message, so
+// without a bound one frame's declared length decides the bot's memory. Slack's largest payloads are
+// far smaller: a message is at most 40,000 characters, a modal (whose view a view_submission carries)
+// at most 100 blocks of at most 3,000 characters; even escaped as JSON \uXXXX pairs (12 bytes per
+// character) that is under 4 MB. A larger message ends that connection (gorilla refuses it from its
+// header, before reading it) and slack-go reconnects.
+const maxEnvelopeBytes = 16 << 20
 
 func socketError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {

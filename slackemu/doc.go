@@ -34,7 +34,8 @@
 // reason and debug_info); up to 10 simultaneous connections, envelopes going
 // to the newest; acks ({"envelope_id":...,"payload":...}) resolve the
 // Pending that Send returned. DropSockets and Disconnect exercise slack-go's
-// reconnects.
+// reconnects; SendOversized streams one frame of any size, for an app's read
+// limit.
 //
 // Drivers build payloads as Slack would: SlashCommand (with a working
 // response_url and a trigger_id), AddReaction / RemoveReaction (state change,
