@@ -55,6 +55,9 @@ type Options struct {
 	DMInterval time.Duration
 	// Metrics receives counters; nil means none are kept.
 	Metrics *Metrics
+	// SlackClock reads Slack's clock from the Client's responses (see SlackClock.HTTPClient); nil
+	// means a clock with no Date to go by.
+	SlackClock *SlackClock
 }
 
 // Bot is one running internbot. Create it with New and start it with Run.
@@ -82,8 +85,8 @@ type Bot struct {
 	smc       *socketmode.Client
 	ackCtx    context.Context // ends when the socket is gone; acks then return at once
 	connected atomic.Bool
-	// slackClock estimates Slack's clock from the event timestamps it sends; see reconcilePoll.
-	slackClock slackClock
+	// slackClock estimates Slack's clock; see reconcilePoll.
+	slackClock *SlackClock
 
 	reactions chan pendingReaction
 	updates   *updater
@@ -114,6 +117,7 @@ func New(opts Options) (*Bot, error) {
 		now:            opts.Now,
 		sleep:          opts.Sleep,
 		metrics:        opts.Metrics,
+		slackClock:     opts.SlackClock,
 		updateInterval: opts.UpdateInterval,
 		commandTimeout: opts.CommandTimeout,
 		pingInterval:   opts.PingInterval,
@@ -147,6 +151,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.metrics == nil {
 		b.metrics = NewMetrics(nil)
+	}
+	if b.slackClock == nil {
+		b.slackClock = NewSlackClock()
 	}
 	b.admins = newAdminCache(b.now)
 	b.holder = holderName()

@@ -119,54 +119,6 @@ func tsMicros(ts string) (int64, bool) {
 	return us, err == nil
 }
 
-// noteEventTS feeds an event's timestamp (Slack's clock, not ours) to the estimate of Slack's clock.
-func (b *Bot) noteEventTS(ts string) {
-	if us, ok := tsMicros(ts); ok {
-		b.slackClock.observe(us, time.Now())
-	}
-}
-
-// slackClock estimates what time it is on Slack's clock: the newest event_ts received plus the time
-// elapsed here since it arrived. Reconciliation stamps what it finds with it, so that neither a host
-// clock running fast (reconciled facts would outrank later live events) nor one running slow (they
-// would lose to older ones) can misorder answers.
-type slackClock struct {
-	mu   sync.Mutex
-	us   int64     // newest event_ts seen, µs
-	at   time.Time // when it arrived here (monotonic); zero if only seeded from the store
-	seen int64     // newest event_ts stored before this process started
-}
-
-func (c *slackClock) seed(newest time.Time) {
-	if newest.IsZero() {
-		return
-	}
-	c.mu.Lock()
-	c.seen = newest.UnixMicro()
-	c.mu.Unlock()
-}
-
-func (c *slackClock) observe(us int64, at time.Time) {
-	c.mu.Lock()
-	if us > c.us {
-		c.us, c.at = us, at
-	}
-	c.mu.Unlock()
-}
-
-// now is the estimate; before any live event, the host clock, but never earlier than what is stored.
-func (c *slackClock) now(host time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() {
-		return time.UnixMicro(c.us).Add(time.Since(c.at))
-	}
-	if floor := time.UnixMicro(c.seen + 1); c.seen > 0 && floor.After(host) {
-		return floor
-	}
-	return host
-}
-
 // runBatcher is the one writer of reactions. It takes whatever is queued (in Slack's order), commits it
 // in one transaction, and only then acks each envelope: an acked answer is on disk.
 func (b *Bot) runBatcher(ctx context.Context) {

@@ -49,7 +49,8 @@
 // Messages, Message, Reactions, IMChannel, Calls, Acks and Subscribe.
 //
 // Timestamps come from Options.Now (swappable with SetNow) as
-// "<seconds>.<6 digits>" and are strictly increasing per server.
+// "<seconds>.<6 digits>" and are strictly increasing per server; every HTTP
+// response's Date header is on the same clock.
 //
 // # Known differences from Slack
 //
