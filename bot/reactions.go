@@ -51,12 +51,43 @@ func (b *Bot) loadPolls(ctx context.Context) error {
 	for _, p := range polls {
 		b.polls.put(p)
 	}
+	// A database may hold facts from before event timestamps were bounded; one from the year 2100
+	// would outrank its user's real reactions for good and, as the newest stored event, seed the clock.
+	// They go back to Slack's clock as read now: everything after the start wins over them. (A real
+	// fact can only be ahead of the reading by the reading's own lag, a second or so.)
+	if now, ok := b.slackClock.fromSlack(); ok {
+		n, err := b.store.ClampFutureFacts(ctx, now)
+		if err != nil {
+			return fmt.Errorf("load polls: %w", err)
+		}
+		if n > 0 {
+			b.log.Warn("moved stored reactions timed ahead of slack's clock back to it", "facts", n, "slack_now", now)
+		}
+	}
 	newest, err := b.store.NewestEventTS(ctx)
 	if err != nil {
 		return err
 	}
 	b.slackClock.seed(newest)
 	return nil
+}
+
+// maxEventTSAhead is how far ahead of Slack's clock (as SlackClock reads it) an event_ts may be. A real
+// event_ts is never ahead of Slack's clock; the reading lags it by at most a second plus one Web API
+// response's transit (under the client's 30 s timeout), and Slack's servers agree with one another to
+// well under a second. A minute covers all of that, and bounds how long a bad timestamp that is still
+// accepted can keep later events of the same person from counting.
+const maxEventTSAhead = time.Minute
+
+// aheadOfSlack reports whether ts is further ahead of Slack's clock than any real event can be. With
+// no Date read yet there is nothing to measure against, and nothing is refused.
+func (b *Bot) aheadOfSlack(ts string) bool {
+	us, ok := tsMicros(ts)
+	if !ok {
+		return false
+	}
+	now, ok := b.slackClock.fromSlack()
+	return ok && us > now.Add(maxEventTSAhead).UnixMicro()
 }
 
 // reactionFact is a reaction_added or reaction_removed event as the event loop saw it.
@@ -82,12 +113,25 @@ type pendingReaction struct {
 // onReaction filters a reaction event and queues it for the next group commit; anything that is not
 // an answer to an open poll is acked at once.
 func (b *Bot) onReaction(f reactionFact) {
-	b.noteEventTS(f.eventTS)
+	ahead := b.aheadOfSlack(f.eventTS)
+	if !ahead {
+		b.noteEventTS(f.eventTS)
+	}
 	f.reaction = baseReaction(f.reaction)
 	poll, ok := b.polls.get(f.channel, f.ts)
 	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID ||
 		!poll.ClosedAt.IsZero() || !hasOption(poll, f.reaction) || !validTS(f.eventTS) {
 		b.ack(f.req, nil, f.received)
+		return
+	}
+	if ahead {
+		// Stored, it would outrank every later reaction of this person. Its time cannot be trusted,
+		// so neither can its place among them: the poll is read back from Slack instead.
+		b.metrics.eventTSAhead()
+		b.log.Warn("reaction event timed ahead of slack's clock; reading the poll back instead",
+			"event_id", truncate(f.eventID, 40), "event_ts", truncate(f.eventTS, 20))
+		b.ack(f.req, nil, f.received)
+		b.requestReconcile()
 		return
 	}
 	b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
