@@ -93,6 +93,10 @@ type Bot struct {
 	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
 	work      sync.WaitGroup
 	reconcile chan struct{}
+	// unstored tells the reconciler that reactions went unstored (storage failed, or the batcher's
+	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
+	unstored  chan struct{}
+	storeDown atomic.Bool
 	// holder names this process in reminder leases.
 	holder string
 	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
@@ -126,6 +130,7 @@ func New(opts Options) (*Bot, error) {
 		polls:          newPollCache(),
 		reactions:      make(chan pendingReaction, 4*maxBatch),
 		reconcile:      make(chan struct{}, 1),
+		unstored:       make(chan struct{}, 1),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))

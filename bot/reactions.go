@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -134,9 +135,28 @@ func (b *Bot) onReaction(f reactionFact) {
 		b.requestReconcile()
 		return
 	}
-	b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
+	select {
+	case b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
 		EventID: f.eventID, PollID: poll.ID, User: f.user, Reaction: f.reaction, Added: f.added, EventTS: f.eventTS,
-	}}
+	}}:
+	default:
+		// The writer is far behind (a stalled disk). Waiting here would stall every command too, so
+		// the event is left unacked and the poll is read back once storage works again.
+		b.metrics.handlerError("reaction_queue_full")
+		if !b.storeDown.Load() {
+			b.log.Warn("reaction queue full: reactions left unacked until storage catches up")
+		}
+		b.noteUnstored()
+	}
+}
+
+// noteUnstored records that reactions were not stored, and wakes the reconciler to read them back.
+func (b *Bot) noteUnstored() {
+	b.storeDown.Store(true)
+	select {
+	case b.unstored <- struct{}{}:
+	default: // already signalled
+	}
 }
 
 // baseReaction drops a skin tone: Slack names a toned reaction "+1::skin-tone-2", and it means the
@@ -203,10 +223,20 @@ func (b *Bot) commitBatch(ctx context.Context, batch []pendingReaction, evs []st
 		_ = sleepCtx(ctx, time.Duration(attempt)*50*time.Millisecond)
 	}
 	if err != nil {
-		// Not acked: Slack redelivers them, and by then the disk may have room again.
+		// Not acked: Slack may redeliver them, but only a few times and maybe while the disk is still
+		// full, so the reconciler reads the polls back once storage works again.
 		b.metrics.handlerError("store_reactions")
-		b.log.Error("reactions not stored and not acked; slack will redeliver them", "events", len(evs), "err", err)
+		b.log.Error("reactions not stored and not acked; the polls will be read back once storage works", "events", len(evs), "err", err)
+		b.noteUnstored()
 		return
+	}
+	if b.storeDown.CompareAndSwap(true, false) {
+		// Storage works again: the reconciler need not wait out its backoff.
+		b.log.Info("storage works again")
+		select {
+		case b.unstored <- struct{}{}:
+		default:
+		}
 	}
 	b.metrics.batch(len(evs))
 	var dirty []int64
@@ -232,22 +262,81 @@ func (b *Bot) requestReconcile() {
 }
 
 // runReconciler brings every open poll in line with Slack after each (re)connect: reactions added or
-// removed while the bot was away produce no events, so they are read back with reactions.get.
+// removed while the bot was away produce no events, so they are read back with reactions.get. It does
+// the same when reactions went unstored (storage failed, or the queue was full): their envelopes were
+// not acked, but Slack redelivers only a few times, so the bot does not count on it. A reconcile that
+// storage refuses is tried again with backoff until one succeeds; that success is what takes in every
+// reaction the outage left out, with no reconnect.
 func (b *Bot) runReconciler(ctx context.Context) {
-	for range b.reconcile {
-		polls, err := b.store.OpenPolls(ctx)
-		if err != nil {
-			b.log.Error("reconcile: list open polls", "err", err)
-			continue
-		}
-		for _, p := range polls {
-			if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
-				b.metrics.handlerError("reconcile")
-				b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+	var backoff time.Duration
+	for {
+		if backoff == 0 {
+			select {
+			case _, ok := <-b.reconcile:
+				if !ok {
+					return
+				}
+			case <-b.unstored:
 			}
+		} else if !b.waitReconcile(ctx, backoff) {
+			return
+		}
+		if b.reconcileAll(ctx) {
+			backoff = 0
+		} else {
+			backoff = min(max(2*backoff, time.Second), time.Minute)
+			b.log.Warn("reconcile: storage failed; trying again", "in", backoff)
 		}
 	}
 }
+
+// waitReconcile waits d, or less if a reconcile is requested or storage is seen working; it returns
+// false when the reconciler is to stop.
+func (b *Bot) waitReconcile(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	slept := make(chan struct{})
+	go func() {
+		defer close(slept)
+		_ = b.sleep(ctx, d)
+	}()
+	defer func() { cancel(); <-slept }()
+	select {
+	case <-slept:
+		return ctx.Err() == nil
+	case _, ok := <-b.reconcile:
+		return ok
+	case <-b.unstored:
+		return true
+	}
+}
+
+// reconcileAll reconciles every open poll; it reports false if storage failed, so that the caller
+// tries again.
+func (b *Bot) reconcileAll(ctx context.Context) bool {
+	polls, err := b.store.OpenPolls(ctx)
+	if err != nil {
+		b.log.Error("reconcile: list open polls", "err", err)
+		return false
+	}
+	ok := true
+	for _, p := range polls {
+		if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
+			b.metrics.handlerError("reconcile")
+			b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+			var se storeError
+			if errors.As(err, &se) && !errors.Is(err, storage.ErrPollClosed) {
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+// storeError marks a reconcile that failed in storage (not at Slack).
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return "store: " + e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
 
 func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
@@ -276,7 +365,7 @@ func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	}
 	changed, err := b.store.ReconcilePoll(ctx, p.ID, present, asOf)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return storeError{err}
 	}
 	if changed > 0 {
 		b.log.Info("reconciled poll with slack", "channel", p.Channel, "ts", p.TS, "answers_changed", changed)
