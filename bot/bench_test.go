@@ -49,11 +49,13 @@ func BenchmarkReactionsSocketMode(b *testing.B) {
 	cfg := config.Default()
 	cfg.Admins = []string{admin}
 	cfg.Channel = channel
+	clock := bot.NewSlackClock()
 	bt, err := bot.New(bot.Options{
-		Config: cfg,
-		Store:  db,
-		Client: slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken())),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config:     cfg,
+		Store:      db,
+		Client:     slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken()), slack.OptionHTTPClient(clock.HTTPClient(nil))),
+		SlackClock: clock,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -55,6 +55,9 @@ type Options struct {
 	DMInterval time.Duration
 	// Metrics receives counters; nil means none are kept.
 	Metrics *Metrics
+	// SlackClock reads Slack's clock from the Client's responses (see SlackClock.HTTPClient); nil
+	// means a clock with no Date to go by.
+	SlackClock *SlackClock
 }
 
 // Bot is one running internbot. Create it with New and start it with Run.
@@ -82,14 +85,18 @@ type Bot struct {
 	smc       *socketmode.Client
 	ackCtx    context.Context // ends when the socket is gone; acks then return at once
 	connected atomic.Bool
-	// slackClock estimates Slack's clock from the event timestamps it sends; see reconcilePoll.
-	slackClock slackClock
+	// slackClock estimates Slack's clock; see reconcilePoll.
+	slackClock *SlackClock
 
 	reactions chan pendingReaction
 	updates   *updater
 	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
 	work      sync.WaitGroup
 	reconcile chan struct{}
+	// unstored tells the reconciler that reactions went unstored (storage failed, or the batcher's
+	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
+	unstored  chan struct{}
+	storeDown atomic.Bool
 	// holder names this process in reminder leases.
 	holder string
 	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
@@ -114,6 +121,7 @@ func New(opts Options) (*Bot, error) {
 		now:            opts.Now,
 		sleep:          opts.Sleep,
 		metrics:        opts.Metrics,
+		slackClock:     opts.SlackClock,
 		updateInterval: opts.UpdateInterval,
 		commandTimeout: opts.CommandTimeout,
 		pingInterval:   opts.PingInterval,
@@ -122,6 +130,7 @@ func New(opts Options) (*Bot, error) {
 		polls:          newPollCache(),
 		reactions:      make(chan pendingReaction, 4*maxBatch),
 		reconcile:      make(chan struct{}, 1),
+		unstored:       make(chan struct{}, 1),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -147,6 +156,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.metrics == nil {
 		b.metrics = NewMetrics(nil)
+	}
+	if b.slackClock == nil {
+		b.slackClock = NewSlackClock()
 	}
 	b.admins = newAdminCache(b.now)
 	b.holder = holderName()
@@ -199,7 +211,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")})}
+	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")}),
+		socketmode.OptionReadLimit(maxEnvelopeBytes)}
 	if b.pingInterval > 0 {
 		smOpts = append(smOpts, socketmode.OptionPingInterval(b.pingInterval))
 	}
@@ -282,6 +295,14 @@ loop:
 // drainTimeout bounds how long work in flight may take once shutdown starts, so that the whole stop
 // fits in the 10 s a container runtime allows between SIGTERM and SIGKILL.
 const drainTimeout = 7 * time.Second
+
+// maxEnvelopeBytes bounds one Socket Mode message. slack-go buffers and decodes a whole message, so
+// without a bound one frame's declared length decides the bot's memory. Slack's largest payloads are
+// far smaller: a message is at most 40,000 characters, a modal (whose view a view_submission carries)
+// at most 100 blocks of at most 3,000 characters; even escaped as JSON \uXXXX pairs (12 bytes per
+// character) that is under 4 MB. A larger message ends that connection (gorilla refuses it from its
+// header, before reading it) and slack-go reconnects.
+const maxEnvelopeBytes = 16 << 20
 
 func socketError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {

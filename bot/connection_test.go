@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,42 @@ func TestShutdownMidReminder(t *testing.T) {
 		if dm.State != "sent" {
 			t.Errorf("DM to %s is %q in the database", dm.User, dm.State)
 		}
+	}
+}
+
+// TestOversizedFrameEndsOnlyThatConnection: a peer that sends one 64 MB frame must cost the bot a
+// reconnect, not its memory (without a read limit slack-go buffers and decodes the whole frame) and
+// not its life; the bot works on the new connection.
+func TestOversizedFrameEndsOnlyThatConnection(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	before := h.emu.Connections()
+
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	const size = 64 << 20
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := h.emu.SendOversized(ctx, size)
+	allocated := func() uint64 {
+		runtime.ReadMemStats(&m1)
+		return m1.TotalAlloc - m0.TotalAlloc
+	}
+	// Either the bot drops the connection (and reconnects) or it reads the frame.
+	waitUntil(t, 15*time.Second, "a reconnect or the frame read", func() bool {
+		return h.emu.Connections() > before || allocated() > size
+	}, h.logs)
+	got := allocated()
+	t.Logf("SendOversized: %v; allocated %d KiB meanwhile, heap %d -> %d KiB", err, got>>10, m0.HeapAlloc>>10, m1.HeapAlloc>>10)
+	// Everything allocated in this process meanwhile (the emulator streams from a 64 KiB buffer) stays
+	// far below the frame: the bot refused it from its header.
+	if got > size/8 {
+		t.Fatalf("%d MiB allocated while a %d MiB frame arrived: the frame was read", got>>20, size>>20)
+	}
+	waitUntil(t, 10*time.Second, "the bot to be connected again", h.bot.Connected, h.logs)
+	h.react(member, p, yes)
+	if got := h.answer(p, member); got != "yes" {
+		t.Errorf("a reaction after the reconnect gave %q, want yes", got)
 	}
 }

@@ -53,7 +53,8 @@ func (s *fakeStore) Polls(context.Context) ([]storage.Poll, error) {
 func (s *fakeStore) OpenPolls(context.Context) ([]storage.Poll, error) {
 	return []storage.Poll{s.poll}, nil
 }
-func (s *fakeStore) NewestEventTS(context.Context) (time.Time, error) { return time.Time{}, nil }
+func (s *fakeStore) NewestEventTS(context.Context) (time.Time, error)         { return time.Time{}, nil }
+func (s *fakeStore) ClampFutureFacts(context.Context, time.Time) (int, error) { return 0, nil }
 func (s *fakeStore) CurrentPoll(_ context.Context, ch string) (storage.Poll, error) {
 	if ch != s.poll.Channel {
 		return storage.Poll{}, storage.ErrNotFound

@@ -127,14 +127,16 @@ func sleepShort(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (h *harness) client() *slack.Client {
-	return slack.New(h.emu.BotToken(), slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken()))
+func (h *harness) client(opts ...slack.Option) *slack.Client {
+	return slack.New(h.emu.BotToken(), append([]slack.Option{slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken())}, opts...)...)
 }
 
 func (h *harness) start() {
 	h.t.Helper()
 	opts := h.opts
-	opts.Client = h.client()
+	opts.SlackClock = bot.NewSlackClock() // a restart starts with no reading, as a new process does
+	// The bot reads Slack's clock from its Web API responses, as cmd/internbot wires it.
+	opts.Client = h.client(slack.OptionHTTPClient(opts.SlackClock.HTTPClient(nil)))
 	b, err := bot.New(opts)
 	if err != nil {
 		h.t.Fatal(err)

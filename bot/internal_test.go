@@ -62,22 +62,40 @@ func TestSectionsFitSlackLimits(t *testing.T) {
 func TestSlackClock(t *testing.T) {
 	slack := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	t.Run("HostClockFast", func(t *testing.T) {
-		var c slackClock
-		c.observe(slack.UnixMicro(), time.Now())
+		c := NewSlackClock()
+		c.observe(slack.UnixMicro(), time.Now(), false)
 		got := c.now(slack.Add(2 * time.Minute)) // the host runs two minutes ahead
 		if d := got.Sub(slack); d < 0 || d > time.Second {
 			t.Errorf("estimate %v is %v from Slack's clock", got, d)
 		}
 	})
 	t.Run("HostClockSlowBeforeAnyEvent", func(t *testing.T) {
-		var c slackClock
+		c := NewSlackClock()
 		c.seed(slack)
 		if got := c.now(slack.Add(-time.Hour)); !got.After(slack) {
 			t.Errorf("estimate %v is not after the newest stored event %v", got, slack)
 		}
 	})
+	t.Run("DateWinsOverEvents", func(t *testing.T) {
+		c := NewSlackClock()
+		c.observe(slack.Add(time.Hour).UnixMicro(), time.Now(), false) // an event_ts an hour ahead
+		c.observe(slack.UnixMicro(), time.Now(), true)
+		c.observe(slack.Add(time.Hour).UnixMicro(), time.Now(), false)
+		if d := c.now(slack.Add(2 * time.Minute)).Sub(slack); d < 0 || d > time.Second {
+			t.Errorf("estimate is %v from the Date, want the Date", d)
+		}
+	})
+	t.Run("LatestLowerBound", func(t *testing.T) {
+		c := NewSlackClock()
+		at := time.Now()
+		c.observe(slack.UnixMicro(), at, true)
+		c.observe(slack.Add(-time.Second).UnixMicro(), at.Add(time.Millisecond), true) // an older Date, later
+		if got, _ := c.fromSlack(); got.Before(slack) {
+			t.Errorf("estimate %v went back before an earlier reading %v", got, slack)
+		}
+	})
 	t.Run("NothingKnown", func(t *testing.T) {
-		var c slackClock
+		c := NewSlackClock()
 		if got := c.now(slack); !got.Equal(slack) {
 			t.Errorf("estimate %v, want the host clock", got)
 		}

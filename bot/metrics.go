@@ -26,6 +26,7 @@ type Metrics struct {
 	errs        *prometheus.CounterVec
 	panics      prometheus.Counter
 	connectedGa prometheus.Gauge
+	tsAhead     prometheus.Counter
 }
 
 // NewMetrics makes the bot's metrics and registers them with reg (nil: kept but not exported).
@@ -64,10 +65,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "internbot_panics_recovered_total", Help: "Panics recovered in handlers."}),
 		connectedGa: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "internbot_socket_connected", Help: "1 while a Socket Mode connection is up."}),
+		tsAhead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "internbot_reaction_events_ahead_total",
+			Help: "Poll reaction events refused because their event_ts was more than a minute ahead of Slack's clock (the poll is read back instead)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.envelopes, m.acks, m.ackLatency, m.retries, m.apiCalls, m.connects, m.reconnects,
-			m.connErrors, m.answers, m.batchSize, m.reminders, m.dms, m.errs, m.panics, m.connectedGa)
+			m.connErrors, m.answers, m.batchSize, m.reminders, m.dms, m.errs, m.panics, m.connectedGa, m.tsAhead)
 	}
 	return m
 }
@@ -118,3 +122,4 @@ func (m *Metrics) reminderPosted()          { m.reminders.Inc() }
 func (m *Metrics) dmSent()                  { m.dms.Inc() }
 func (m *Metrics) handlerError(kind string) { m.errs.WithLabelValues(kind).Inc() }
 func (m *Metrics) panicked()                { m.panics.Inc() }
+func (m *Metrics) eventTSAhead()            { m.tsAhead.Inc() }

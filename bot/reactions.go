@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -51,12 +52,43 @@ func (b *Bot) loadPolls(ctx context.Context) error {
 	for _, p := range polls {
 		b.polls.put(p)
 	}
+	// A database may hold facts from before event timestamps were bounded; one from the year 2100
+	// would outrank its user's real reactions for good and, as the newest stored event, seed the clock.
+	// They go back to Slack's clock as read now: everything after the start wins over them. (A real
+	// fact can only be ahead of the reading by the reading's own lag, a second or so.)
+	if now, ok := b.slackClock.fromSlack(); ok {
+		n, err := b.store.ClampFutureFacts(ctx, now)
+		if err != nil {
+			return fmt.Errorf("load polls: %w", err)
+		}
+		if n > 0 {
+			b.log.Warn("moved stored reactions timed ahead of slack's clock back to it", "facts", n, "slack_now", now)
+		}
+	}
 	newest, err := b.store.NewestEventTS(ctx)
 	if err != nil {
 		return err
 	}
 	b.slackClock.seed(newest)
 	return nil
+}
+
+// maxEventTSAhead is how far ahead of Slack's clock (as SlackClock reads it) an event_ts may be. A real
+// event_ts is never ahead of Slack's clock; the reading lags it by at most a second plus one Web API
+// response's transit (under the client's 30 s timeout), and Slack's servers agree with one another to
+// well under a second. A minute covers all of that, and bounds how long a bad timestamp that is still
+// accepted can keep later events of the same person from counting.
+const maxEventTSAhead = time.Minute
+
+// aheadOfSlack reports whether ts is further ahead of Slack's clock than any real event can be. With
+// no Date read yet there is nothing to measure against, and nothing is refused.
+func (b *Bot) aheadOfSlack(ts string) bool {
+	us, ok := tsMicros(ts)
+	if !ok {
+		return false
+	}
+	now, ok := b.slackClock.fromSlack()
+	return ok && us > now.Add(maxEventTSAhead).UnixMicro()
 }
 
 // reactionFact is a reaction_added or reaction_removed event as the event loop saw it.
@@ -82,7 +114,10 @@ type pendingReaction struct {
 // onReaction filters a reaction event and queues it for the next group commit; anything that is not
 // an answer to an open poll is acked at once.
 func (b *Bot) onReaction(f reactionFact) {
-	b.noteEventTS(f.eventTS)
+	ahead := b.aheadOfSlack(f.eventTS)
+	if !ahead {
+		b.noteEventTS(f.eventTS)
+	}
 	f.reaction = baseReaction(f.reaction)
 	poll, ok := b.polls.get(f.channel, f.ts)
 	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID ||
@@ -90,9 +125,38 @@ func (b *Bot) onReaction(f reactionFact) {
 		b.ack(f.req, nil, f.received)
 		return
 	}
-	b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
+	if ahead {
+		// Stored, it would outrank every later reaction of this person. Its time cannot be trusted,
+		// so neither can its place among them: the poll is read back from Slack instead.
+		b.metrics.eventTSAhead()
+		b.log.Warn("reaction event timed ahead of slack's clock; reading the poll back instead",
+			"event_id", truncate(f.eventID, 40), "event_ts", truncate(f.eventTS, 20))
+		b.ack(f.req, nil, f.received)
+		b.requestReconcile()
+		return
+	}
+	select {
+	case b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
 		EventID: f.eventID, PollID: poll.ID, User: f.user, Reaction: f.reaction, Added: f.added, EventTS: f.eventTS,
-	}}
+	}}:
+	default:
+		// The writer is far behind (a stalled disk). Waiting here would stall every command too, so
+		// the event is left unacked and the poll is read back once storage works again.
+		b.metrics.handlerError("reaction_queue_full")
+		if !b.storeDown.Load() {
+			b.log.Warn("reaction queue full: reactions left unacked until storage catches up")
+		}
+		b.noteUnstored()
+	}
+}
+
+// noteUnstored records that reactions were not stored, and wakes the reconciler to read them back.
+func (b *Bot) noteUnstored() {
+	b.storeDown.Store(true)
+	select {
+	case b.unstored <- struct{}{}:
+	default: // already signalled
+	}
 }
 
 // baseReaction drops a skin tone: Slack names a toned reaction "+1::skin-tone-2", and it means the
@@ -117,54 +181,6 @@ func validTS(ts string) bool {
 func tsMicros(ts string) (int64, bool) {
 	us, err := storage.ParseSlackTS(ts)
 	return us, err == nil
-}
-
-// noteEventTS feeds an event's timestamp (Slack's clock, not ours) to the estimate of Slack's clock.
-func (b *Bot) noteEventTS(ts string) {
-	if us, ok := tsMicros(ts); ok {
-		b.slackClock.observe(us, time.Now())
-	}
-}
-
-// slackClock estimates what time it is on Slack's clock: the newest event_ts received plus the time
-// elapsed here since it arrived. Reconciliation stamps what it finds with it, so that neither a host
-// clock running fast (reconciled facts would outrank later live events) nor one running slow (they
-// would lose to older ones) can misorder answers.
-type slackClock struct {
-	mu   sync.Mutex
-	us   int64     // newest event_ts seen, µs
-	at   time.Time // when it arrived here (monotonic); zero if only seeded from the store
-	seen int64     // newest event_ts stored before this process started
-}
-
-func (c *slackClock) seed(newest time.Time) {
-	if newest.IsZero() {
-		return
-	}
-	c.mu.Lock()
-	c.seen = newest.UnixMicro()
-	c.mu.Unlock()
-}
-
-func (c *slackClock) observe(us int64, at time.Time) {
-	c.mu.Lock()
-	if us > c.us {
-		c.us, c.at = us, at
-	}
-	c.mu.Unlock()
-}
-
-// now is the estimate; before any live event, the host clock, but never earlier than what is stored.
-func (c *slackClock) now(host time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() {
-		return time.UnixMicro(c.us).Add(time.Since(c.at))
-	}
-	if floor := time.UnixMicro(c.seen + 1); c.seen > 0 && floor.After(host) {
-		return floor
-	}
-	return host
 }
 
 // runBatcher is the one writer of reactions. It takes whatever is queued (in Slack's order), commits it
@@ -207,10 +223,20 @@ func (b *Bot) commitBatch(ctx context.Context, batch []pendingReaction, evs []st
 		_ = sleepCtx(ctx, time.Duration(attempt)*50*time.Millisecond)
 	}
 	if err != nil {
-		// Not acked: Slack redelivers them, and by then the disk may have room again.
+		// Not acked: Slack may redeliver them, but only a few times and maybe while the disk is still
+		// full, so the reconciler reads the polls back once storage works again.
 		b.metrics.handlerError("store_reactions")
-		b.log.Error("reactions not stored and not acked; slack will redeliver them", "events", len(evs), "err", err)
+		b.log.Error("reactions not stored and not acked; the polls will be read back once storage works", "events", len(evs), "err", err)
+		b.noteUnstored()
 		return
+	}
+	if b.storeDown.CompareAndSwap(true, false) {
+		// Storage works again: the reconciler need not wait out its backoff.
+		b.log.Info("storage works again")
+		select {
+		case b.unstored <- struct{}{}:
+		default:
+		}
 	}
 	b.metrics.batch(len(evs))
 	var dirty []int64
@@ -236,22 +262,81 @@ func (b *Bot) requestReconcile() {
 }
 
 // runReconciler brings every open poll in line with Slack after each (re)connect: reactions added or
-// removed while the bot was away produce no events, so they are read back with reactions.get.
+// removed while the bot was away produce no events, so they are read back with reactions.get. It does
+// the same when reactions went unstored (storage failed, or the queue was full): their envelopes were
+// not acked, but Slack redelivers only a few times, so the bot does not count on it. A reconcile that
+// storage refuses is tried again with backoff until one succeeds; that success is what takes in every
+// reaction the outage left out, with no reconnect.
 func (b *Bot) runReconciler(ctx context.Context) {
-	for range b.reconcile {
-		polls, err := b.store.OpenPolls(ctx)
-		if err != nil {
-			b.log.Error("reconcile: list open polls", "err", err)
-			continue
-		}
-		for _, p := range polls {
-			if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
-				b.metrics.handlerError("reconcile")
-				b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+	var backoff time.Duration
+	for {
+		if backoff == 0 {
+			select {
+			case _, ok := <-b.reconcile:
+				if !ok {
+					return
+				}
+			case <-b.unstored:
 			}
+		} else if !b.waitReconcile(ctx, backoff) {
+			return
+		}
+		if b.reconcileAll(ctx) {
+			backoff = 0
+		} else {
+			backoff = min(max(2*backoff, time.Second), time.Minute)
+			b.log.Warn("reconcile: storage failed; trying again", "in", backoff)
 		}
 	}
 }
+
+// waitReconcile waits d, or less if a reconcile is requested or storage is seen working; it returns
+// false when the reconciler is to stop.
+func (b *Bot) waitReconcile(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	slept := make(chan struct{})
+	go func() {
+		defer close(slept)
+		_ = b.sleep(ctx, d)
+	}()
+	defer func() { cancel(); <-slept }()
+	select {
+	case <-slept:
+		return ctx.Err() == nil
+	case _, ok := <-b.reconcile:
+		return ok
+	case <-b.unstored:
+		return true
+	}
+}
+
+// reconcileAll reconciles every open poll; it reports false if storage failed, so that the caller
+// tries again.
+func (b *Bot) reconcileAll(ctx context.Context) bool {
+	polls, err := b.store.OpenPolls(ctx)
+	if err != nil {
+		b.log.Error("reconcile: list open polls", "err", err)
+		return false
+	}
+	ok := true
+	for _, p := range polls {
+		if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
+			b.metrics.handlerError("reconcile")
+			b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+			var se storeError
+			if errors.As(err, &se) && !errors.Is(err, storage.ErrPollClosed) {
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+// storeError marks a reconcile that failed in storage (not at Slack).
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return "store: " + e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
 
 func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
@@ -280,7 +365,7 @@ func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	}
 	changed, err := b.store.ReconcilePoll(ctx, p.ID, present, asOf)
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return storeError{err}
 	}
 	if changed > 0 {
 		b.log.Info("reconciled poll with slack", "channel", p.Channel, "ts", p.TS, "answers_changed", changed)

@@ -20,6 +20,7 @@ type Store interface {
 	ApplyReactions(ctx context.Context, evs []storage.ReactionEvent) ([]storage.ReactionResult, error)
 	ReconcilePoll(ctx context.Context, pollID int64, present map[string][]string, asOf time.Time) (int, error)
 	NewestEventTS(ctx context.Context) (time.Time, error)
+	ClampFutureFacts(ctx context.Context, limit time.Time) (int, error)
 	Counts(ctx context.Context, pollID int64) (map[string]int, error)
 	Answers(ctx context.Context, pollID int64) ([]storage.Answer, error)
 	AnswerOf(ctx context.Context, pollID int64, user string) (storage.Answer, error)

@@ -173,8 +173,10 @@ func Run(ctx context.Context, opts Options) error {
 	emu.AddUser(slackemu.User{ID: emu.BotUserID(), Name: "internbot", IsBot: true})
 	emu.AddChannel(slackemu.Channel{ID: ws.channel, Name: channelName, Members: members})
 
-	client := slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken()))
-	b, err := bot.New(bot.Options{Config: &cfg, Store: db, Client: client, Logger: logger, Now: clk.Now,
+	clock := bot.NewSlackClock()
+	client := slack.New(emu.BotToken(), slack.OptionAPIURL(emu.APIURL()), slack.OptionAppLevelToken(emu.AppToken()),
+		slack.OptionHTTPClient(clock.HTTPClient(nil)))
+	b, err := bot.New(bot.Options{Config: &cfg, Store: db, Client: client, SlackClock: clock, Logger: logger, Now: clk.Now,
 		UpdateInterval: 200 * time.Millisecond, DMInterval: 50 * time.Millisecond})
 	if err != nil {
 		return err

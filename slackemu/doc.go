@@ -35,7 +35,8 @@
 // reason and debug_info); up to 10 simultaneous connections, envelopes going
 // to the newest; acks ({"envelope_id":...,"payload":...}) resolve the
 // Pending that Send returned. DropSockets and Disconnect exercise slack-go's
-// reconnects.
+// reconnects; SendOversized streams one frame of any size, for an app's read
+// limit.
 //
 // Drivers build payloads as Slack would: SlashCommand (with a working
 // response_url and a trigger_id), AddReaction / RemoveReaction (state change,
@@ -49,7 +50,8 @@
 // Messages, Message, Reactions, IMChannel, Calls, Acks and Subscribe.
 //
 // Timestamps come from Options.Now (swappable with SetNow) as
-// "<seconds>.<6 digits>" and are strictly increasing per server.
+// "<seconds>.<6 digits>" and are strictly increasing per server; every HTTP
+// response's Date header is on the same clock.
 //
 // # Known differences from Slack
 //

@@ -216,9 +216,12 @@ func (s *Server) Start(addr string) error {
 }
 
 // track makes every handler (including hijacked WebSocket ones, which
-// http.Server does not wait for) part of s.wg, so Close waits for them.
+// http.Server does not wait for) part of s.wg, so Close waits for them. It
+// also dates every response on the emulator's clock, as Slack's responses
+// carry Slack's time (net/http would use the host's).
 func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 		if !s.enter() {
 			http.Error(w, "server closed", http.StatusServiceUnavailable)
 			return

@@ -2,6 +2,7 @@ package slackemu
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -210,7 +211,11 @@ func (s *Server) pingLoop(c *wsConn) {
 			if !s.pings.Load() {
 				continue
 			}
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout)); err != nil {
+			// Under wmu: SendOversized writes a frame around gorilla, and a ping must not land inside it.
+			c.wmu.Lock()
+			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeTimeout))
+			c.wmu.Unlock()
+			if err != nil {
 				return
 			}
 		case <-c.done:
@@ -503,6 +508,62 @@ func (s *Server) SendPrepared(ctx context.Context, p Prepared) (*Pending, error)
 		}()
 	}
 	return pd, nil
+}
+
+// SendOversized writes one unfragmented text frame of size bytes (a JSON
+// object padded with spaces, size >= 64) to the newest socket, as a broken or
+// hostile peer could: it tests the app's read limit. The frame is streamed
+// from a small buffer, so the emulator's memory does not grow with size. It
+// returns nil once the whole frame is written, or the write error when the
+// app closed the socket first (what an app with a read limit does).
+func (s *Server) SendOversized(ctx context.Context, size int64) error {
+	const head = `{"envelope_id":"oversized","type":"events_api","payload":{}`
+	if size < int64(len(head))+1 {
+		return fmt.Errorf("slackemu: oversized frame of %d bytes is too small", size)
+	}
+	s.sockMu.Lock()
+	var c *wsConn
+	if n := len(s.conns); n > 0 {
+		c = s.conns[n-1]
+	}
+	s.sockMu.Unlock()
+	if c == nil {
+		return ErrNotConnected
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	nc := c.ws.NetConn()
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetWriteDeadline(time.Now()) })
+	defer stop()
+	// RFC 6455 §5.2: FIN + text opcode, no mask from a server, 64-bit length.
+	hdr := []byte{0x81, 127, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint64(hdr[2:], uint64(size))
+	buf := make([]byte, 64*1024)
+	n := copy(buf, hdr)
+	n += copy(buf[n:], head)
+	left := size - int64(len(head)) - 1 // the closing brace goes last
+	for {
+		for n < len(buf) && left > 0 {
+			buf[n] = ' '
+			n++
+			left--
+		}
+		if left == 0 && n < len(buf) {
+			buf[n] = '}'
+			n++
+			left = -1
+		}
+		if err := nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+			return err
+		}
+		if _, err := nc.Write(buf[:n]); err != nil {
+			return fmt.Errorf("write oversized frame: %w", err)
+		}
+		if left < 0 {
+			return nil
+		}
+		n = 0
+	}
 }
 
 // SetRedeliver sets Options.Redeliver for envelopes sent from now on (0 turns it off).

@@ -611,3 +611,75 @@ func (db *DB) NewestEventTS(ctx context.Context) (time.Time, error) {
 	}
 	return time.UnixMicro(us.Int64), nil
 }
+
+// ClampFutureFacts moves every reaction fact stamped after limit back to limit and derives the answers
+// of the users concerned again, in one transaction; it returns how many facts moved. A fact that far
+// ahead came from an event_ts no clock vouches for (the year 2100, say): left alone it would outrank
+// every real event of that user for good, since only newer facts replace a fact. At limit it still
+// outranks what came before it, and anything that happens after limit wins over it.
+func (db *DB) ClampFutureFacts(ctx context.Context, limit time.Time) (int, error) {
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("clamp future facts: %w", err)
+	}
+	defer tx.Rollback()
+	n, err := clampFutureFacts(ctx, tx, limit.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("clamp future facts: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("clamp future facts: %w", err)
+	}
+	return n, nil
+}
+
+func clampFutureFacts(ctx context.Context, tx *tx, limitUS int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT poll_id, user_id FROM reaction_facts WHERE event_us > ?`, limitUS)
+	if err != nil {
+		return 0, err
+	}
+	type pollUser struct {
+		poll int64
+		user string
+	}
+	var affected []pollUser
+	for rows.Next() {
+		var pu pollUser
+		if err := rows.Scan(&pu.poll, &pu.user); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		affected = append(affected, pu)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(affected) == 0 {
+		return 0, nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE reaction_facts SET event_ts = ?, event_us = ? WHERE event_us > ?`,
+		formatSlackTS(limitUS), limitUS, limitUS)
+	if err != nil {
+		return 0, err
+	}
+	moved, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	a := newApplier(tx)
+	defer a.close()
+	for _, pu := range affected {
+		ps, err := a.poll(ctx, pu.poll)
+		if err != nil {
+			return 0, err
+		}
+		if _, _, err := a.deriveAnswer(ctx, ps, pu.poll, pu.user); err != nil {
+			return 0, err
+		}
+	}
+	return int(moved), nil
+}

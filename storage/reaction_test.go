@@ -486,3 +486,40 @@ func TestNewestEventTS(t *testing.T) {
 		t.Fatalf("newest = %v (%d), %v", got, got.UnixMicro(), err)
 	}
 }
+
+// TestClampFutureFacts: facts stamped after the limit (an event_ts from the year 2100, accepted before
+// the bot bounded them) move back to the limit, so later events win over them again; answers are
+// derived again; nothing else changes.
+func TestClampFutureFacts(t *testing.T) {
+	db, _ := MustOpenDB(t)
+	ctx := context.Background()
+	p := mustCreatePoll(t, db)
+	if _, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+		{EventID: "Ev1", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: "4102444800.000001"},
+		{EventID: "Ev2", PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: "1700000050.000000"},
+		{EventID: "Ev3", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: "1700000060.000000"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	limit := time.UnixMicro(1700000100_000000)
+	n, err := db.ClampFutureFacts(ctx, limit)
+	if err != nil || n != 1 {
+		t.Fatalf("ClampFutureFacts = %d, %v; want 1 fact moved", n, err)
+	}
+	if got, err := db.NewestEventTS(ctx); err != nil || !got.Equal(limit) {
+		t.Errorf("newest event after the clamp = %v, %v; want %v", got, err, limit)
+	}
+	if a, err := db.AnswerOf(ctx, p.ID, "U1"); err != nil || a.Answer != "yes" {
+		t.Errorf("U1's answer after the clamp = %+v, %v; want yes (still the newest)", a, err)
+	}
+	// A real removal after the limit now wins.
+	res, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+		{EventID: "Ev4", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: false, EventTS: "1700000200.000000"},
+	})
+	if err != nil || res[0].Answer != "no" {
+		t.Errorf("a removal after the clamp gave %+v, %v; want the answer no", res, err)
+	}
+	if n, err := db.ClampFutureFacts(ctx, limit.Add(time.Hour)); err != nil || n != 0 {
+		t.Errorf("second clamp = %d, %v; want nothing to move", n, err)
+	}
+}

@@ -354,7 +354,8 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	defer p.db.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger, Metrics: bot.NewMetrics(reg)})
+	client, clock := slackClient(env)
+	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger, Metrics: bot.NewMetrics(reg)})
 	if err != nil {
 		return err
 	}
@@ -388,10 +389,12 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	return nil
 }
 
-func slackClient(env config.Env) *slack.Client {
+// slackClient builds the Web API client and the clock that reads Slack's time from its responses.
+func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
+	clock := bot.NewSlackClock()
 	// slack-go's default http.Client has no timeout; a hung connection must not hang the bot.
 	return slack.New(env.BotToken, slack.OptionAPIURL(env.APIURL), slack.OptionAppLevelToken(env.AppToken),
-		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}))
+		slack.OptionHTTPClient(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second}))), clock
 }
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
@@ -404,7 +407,8 @@ func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer
 		return err
 	}
 	defer p.db.Close()
-	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger})
+	client, clock := slackClient(env)
+	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger})
 	if err != nil {
 		return err
 	}
