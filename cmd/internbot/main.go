@@ -344,8 +344,9 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 }
 
 func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
-		return bot.CheckTokens(ctx, slackClient(env), logger, true)
+		return bot.CheckTokens(ctx, client, logger, true)
 	}
 	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, verify, stderr)
 	if err != nil {
@@ -354,7 +355,6 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	defer p.db.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	client, clock := slackClient(env)
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger, Metrics: bot.NewMetrics(reg)})
 	if err != nil {
 		return err
@@ -399,15 +399,15 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
 func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
-		return bot.CheckTokens(ctx, slackClient(env), logger, false)
+		return bot.CheckTokens(ctx, client, logger, false)
 	}
 	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, verify, stderr)
 	if err != nil {
 		return err
 	}
 	defer p.db.Close()
-	client, clock := slackClient(env)
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger})
 	if err != nil {
 		return err
