@@ -236,8 +236,18 @@ func (b *Bot) requestReconcile() {
 }
 
 // runReconciler brings every open poll in line with Slack after each (re)connect: reactions added or
-// removed while the bot was away produce no events, so they are read back with reactions.get.
+// removed while the bot was away produce no events, so they are read back with reactions.get. Each
+// poll is reconciled on its own goroutine, so a poll whose reactions.get is waiting out a long
+// Retry-After holds up neither the other polls nor a later reconnect's reconcile; a reconcile asked
+// for while that poll's is still running runs once more when it ends.
 func (b *Bot) runReconciler(ctx context.Context) {
+	var (
+		running sync.WaitGroup
+		mu      sync.Mutex
+		busy    = make(map[int64]bool) // a reconcile of the poll is running
+		again   = make(map[int64]bool) // and another was asked for meanwhile
+	)
+	defer running.Wait()
 	for range b.reconcile {
 		polls, err := b.store.OpenPolls(ctx)
 		if err != nil {
@@ -245,10 +255,31 @@ func (b *Bot) runReconciler(ctx context.Context) {
 			continue
 		}
 		for _, p := range polls {
-			if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
-				b.metrics.handlerError("reconcile")
-				b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+			mu.Lock()
+			if busy[p.ID] {
+				again[p.ID] = true
+				mu.Unlock()
+				continue
 			}
+			busy[p.ID] = true
+			mu.Unlock()
+			running.Go(func() {
+				for {
+					if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
+						b.metrics.handlerError("reconcile")
+						b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
+					}
+					mu.Lock()
+					if !again[p.ID] || ctx.Err() != nil {
+						delete(busy, p.ID)
+						delete(again, p.ID)
+						mu.Unlock()
+						return
+					}
+					delete(again, p.ID)
+					mu.Unlock()
+				}
+			})
 		}
 	}
 }

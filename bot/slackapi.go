@@ -15,12 +15,18 @@ const (
 	maxRateLimitRetries = 5
 	maxTransientRetries = 3
 	defaultRetryAfter   = time.Second
+	// maxRetryAfter caps one wait for a 429. Slack's rate limits are counted per minute, so a
+	// Retry-After longer than a minute is not one Slack means to be waited out in one piece; waiting
+	// a minute and asking again costs one request, while believing an hour would stall the caller for
+	// an hour (a later reconnect's reconcile, a poll's counts). A request sent early gets another 429
+	// and nothing else: a rate-limited request was not carried out.
+	maxRetryAfter = time.Minute
 )
 
 // call is the one place every Web API call goes through. It waits out HTTP 429 for as long as Slack's
-// Retry-After says (a 429'd request was not carried out, so repeating it cannot post twice) and, only
-// for calls that are safe to repeat (idempotent), retries transient network and 5xx errors with
-// backoff. A call that fails for good returns an error naming the method.
+// Retry-After says, up to maxRetryAfter (a 429'd request was not carried out, so repeating it cannot
+// post twice) and, only for calls that are safe to repeat (idempotent), retries transient network and
+// 5xx errors with backoff. A call that fails for good returns an error naming the method.
 func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(context.Context) error) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -32,11 +38,8 @@ func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(
 		var wait time.Duration
 		var rl *slack.RateLimitedError
 		switch {
-		case errors.As(err, &rl) && canWaitOut(ctx, attempt, rl.RetryAfter):
-			wait = rl.RetryAfter
-			if wait <= 0 {
-				wait = defaultRetryAfter
-			}
+		case errors.As(err, &rl) && canWaitOut(ctx, attempt, retryAfter(rl)):
+			wait = retryAfter(rl)
 		case idempotent && transient(err) && attempt <= maxTransientRetries:
 			wait = backoff
 			backoff *= 2
@@ -59,6 +62,14 @@ func canWaitOut(ctx context.Context, attempt int, retryAfter time.Duration) bool
 		return time.Until(deadline) > max(retryAfter, defaultRetryAfter)
 	}
 	return attempt <= maxRateLimitRetries
+}
+
+// retryAfter is how long to wait before repeating a rate-limited call: Slack's Retry-After, capped.
+func retryAfter(rl *slack.RateLimitedError) time.Duration {
+	if rl.RetryAfter <= 0 {
+		return defaultRetryAfter
+	}
+	return min(rl.RetryAfter, maxRetryAfter)
 }
 
 // retryLater says whether a call that failed for good may succeed if made again later.
