@@ -279,9 +279,12 @@ loop:
 	return runErr
 }
 
-// drainTimeout bounds how long work in flight may take once shutdown starts, so that the whole stop
-// fits in the 10 s a container runtime allows between SIGTERM and SIGKILL.
-const drainTimeout = 7 * time.Second
+// drainTimeout bounds how long work in flight may take once shutdown starts. When it has passed, the
+// work's context ends, a reminder post Slack has not answered is abandoned (the next run finds it by
+// its metadata if Slack carried it out), and what is left (the last commit, the final poll counts,
+// the acks' grace, closing the socket) fits in the rest of the 7 s the README promises for the whole
+// stop, inside the 10 s a container runtime allows between SIGTERM and SIGKILL.
+const drainTimeout = 6 * time.Second
 
 func socketError(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {

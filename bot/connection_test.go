@@ -11,6 +11,7 @@ import (
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
 )
 
 // waitUntil polls cond until it holds or d passes: for waits longer than harness.eventually's 5 s
@@ -311,5 +312,49 @@ func TestShutdownMidReminder(t *testing.T) {
 		if dm.State != "sent" {
 			t.Errorf("DM to %s is %q in the database", dm.User, dm.State)
 		}
+	}
+}
+
+// TestShutdownWhileReminderPostHangs: the start-up catch-up reminder is in a chat.postMessage that
+// Slack does not answer. A cancel (SIGTERM) must make Run return within the bound the README promises,
+// whatever Slack does with the request, and the reminder must still be posted at most once: the
+// abandoned request is found by the next run's metadata lookup instead of being sent again.
+func TestShutdownWhileReminderPostHangs(t *testing.T) {
+	start := time.Date(2026, 12, 8, 8, 0, 0, 0, time.UTC) // before the 09:00 run: no catch-up yet
+	h := newHarness(t, startAt(start), withConfig(func(c *config.Config) {
+		c.Reminders.DM = false
+		c.Deadlines = []config.Deadline{{Name: "Apply", Date: config.Date{Year: 2026, Month: time.December, Day: 15}}}
+	}))
+	h.postPoll(channel)
+	h.stop()
+
+	calls := h.emu.Calls("chat.postMessage")
+	h.emu.Fail("chat.postMessage", slackemu.Failure{Delay: time.Minute}) // answered a minute late, or when the bot hangs up
+	h.clock.Set(start.Add(2 * time.Hour))                                // 10:00: the bot catches up today's reminder on start
+	h.start()
+	h.eventually("the reminder's chat.postMessage under way", func() bool { return h.emu.Calls("chat.postMessage") > calls })
+	h.cancel()
+	// 9 s is the bound check (7 s promised, plus slack for a loaded machine), not a speed claim.
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(9 * time.Second):
+		t.Fatalf("Run did not return within 9 s of cancel while chat.postMessage hung\nlogs:\n%s", h.logs)
+	}
+	h.cancel = nil
+
+	// The emulator carries out a request whose client hung up, as Slack may: the post exists but the
+	// bot never learned its ts.
+	h.eventually("the abandoned post carried out", func() bool { return len(h.reminders()) == 1 })
+	h.start()
+	h.stop() // waits for this start's catch-up to end
+	if got := len(h.reminders()); got != 1 {
+		t.Errorf("%d reminders in the channel after the restart, want exactly 1", got)
+	}
+	r, err := h.db.Reminders(context.Background(), "2026-12-08")
+	if err != nil || len(r) != 1 || r[0].State != storage.ReminderPosted {
+		t.Errorf("reminders in the database = %+v, %v; want Apply posted", r, err)
 	}
 }

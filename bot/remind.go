@@ -228,14 +228,16 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 // post sends one message carrying the reminder metadata. chat.postMessage is not repeated on network
 // errors (it may have gone through); findPosted settles that on the next attempt.
 //
-// A request under way is finished even when ctx ends (it is a safe point); waiting out a 429 is not,
-// since a rate-limited request was not carried out and the next run sends it.
+// A request under way is finished even when ctx ends (it is a safe point), unless the shutdown's drain
+// deadline passes first (see withAbandon): then it is abandoned, and findPosted settles whether Slack
+// carried it out. Waiting out a 429 is not finished, since a rate-limited request was not carried out
+// and the next run sends it.
 func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block, key string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // a storm of 429s may delay a reminder this long
 	defer cancel()
 	var ts string
 	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := inFlight(ctx, 10*time.Second)
 		defer cancel()
 		var err error
 		_, ts, err = b.client.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
