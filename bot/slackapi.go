@@ -95,3 +95,27 @@ func slackErrorCode(err error) string {
 	}
 	return ""
 }
+
+// undeliverable says whether a conversations.open or chat.postMessage error for a reminder DM means
+// that DM can never be delivered, however often it is tried: the person is deactivated, unknown or
+// hidden from the bot, is a bot, or the conversation cannot take the bot's messages. The codes are
+// from Slack's documentation of the two methods. Errors about the bot itself (its token, its scopes,
+// its message) are not here: they fail every DM alike and are for an operator to fix.
+func undeliverable(err error) bool {
+	switch slackErrorCode(err) {
+	case "user_disabled", "user_not_found", "user_not_visible", "cannot_dm_bot", "invalid_user_combination",
+		"channel_not_found", "is_archived", "not_in_channel", "messages_tab_disabled",
+		"restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+		"restricted_action_non_threadable_channel":
+		return true
+	}
+	return false
+}
+
+// slackReason is Slack's error code in err, or err's text when it has none.
+func slackReason(err error) string {
+	if code := slackErrorCode(err); code != "" {
+		return code
+	}
+	return err.Error()
+}

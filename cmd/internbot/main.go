@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "export":
 		return export(ctx, env, rest, stdout, stderr)
 	case "remind":
-		return remind(ctx, env, rest, stderr)
+		return remind(ctx, env, rest, stdout, stderr)
 	case "backup":
 		return backup(ctx, env, rest, stdout, stderr)
 	case "healthcheck":
@@ -243,8 +243,9 @@ func slackClient(env config.Env) *slack.Client {
 		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}))
 }
 
-// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
-func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
+// prints what it did. It fails only when something a later run may get done did not get done.
+func remind(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, stderr)
 	if err != nil {
 		return err
@@ -254,7 +255,27 @@ func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return b.RunReminders(ctx)
+	rep, err := b.RunRemindersReport(ctx)
+	printReport(stdout, rep)
+	return err
+}
+
+func printReport(w io.Writer, r bot.ReminderReport) {
+	if len(r.Due) == 0 {
+		fmt.Fprintln(w, "no reminder is due today")
+		return
+	}
+	fmt.Fprintf(w, "due today: %s\n", strings.Join(r.Due, ", "))
+	if len(r.Posted) > 0 {
+		fmt.Fprintf(w, "posted: %s\n", strings.Join(r.Posted, ", "))
+	}
+	fmt.Fprintf(w, "DMs sent: %d\n", r.DMsSent)
+	if len(r.Undeliverable) > 0 {
+		fmt.Fprintf(w, "DMs that can never be delivered (recorded as failed, not retried): %d\n", len(r.Undeliverable))
+		for _, u := range r.Undeliverable {
+			fmt.Fprintf(w, "  %s (%s): %s\n", u.User, u.Deadline, u.Reason)
+		}
+	}
 }
 
 func backup(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
