@@ -26,6 +26,10 @@ import (
 // ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
 var ErrInvalidAuth = errors.New("slack refused the tokens (invalid_auth, token_revoked or account_inactive)")
 
+// ErrSocketRefused means apps.connections.open failed in a way retrying cannot fix (the app-level
+// token lacks connections:write, is not an app-level token, …), so Run returns it.
+var ErrSocketRefused = errors.New("slack refused to open a socket mode connection")
+
 // Options configures a Bot. Config, Store and Client are required.
 type Options struct {
 	Config *config.Config
@@ -90,6 +94,10 @@ type Bot struct {
 	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
 	work      sync.WaitGroup
 	reconcile chan struct{}
+	// fatal carries an error retrying cannot fix, found while connecting, to Run; unhealthy keeps it
+	// for Healthy.
+	fatal     chan error
+	unhealthy atomic.Pointer[error]
 	// holder names this process in reminder leases.
 	holder string
 	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
@@ -122,6 +130,7 @@ func New(opts Options) (*Bot, error) {
 		polls:          newPollCache(),
 		reactions:      make(chan pendingReaction, 4*maxBatch),
 		reconcile:      make(chan struct{}, 1),
+		fatal:          make(chan error, 1),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -157,6 +166,24 @@ func New(opts Options) (*Bot, error) {
 
 // Connected reports whether a Socket Mode connection is up (for /readyz).
 func (b *Bot) Connected() bool { return b.connected.Load() }
+
+// Healthy is nil unless the bot has met an error retrying cannot fix and is on its way out (for
+// /healthz: a process that will never connect is not healthy, even while it drains).
+func (b *Bot) Healthy() error {
+	if err := b.unhealthy.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// failed records an error retrying cannot fix and asks Run to stop with it.
+func (b *Bot) failed(err error) {
+	b.unhealthy.CompareAndSwap(nil, &err)
+	select {
+	case b.fatal <- err:
+	default: // Run has one already
+	}
+}
 
 // Run connects to Slack and serves until ctx is cancelled, then stops reading new envelopes, finishes
 // and acks what is in flight, and returns nil. It returns an error wrapping ErrInvalidAuth when Slack
@@ -228,6 +255,12 @@ loop:
 		case err := <-sockDone:
 			sockDone <- err // read again below
 			runErr = socketError(err)
+			if runErr != nil {
+				b.unhealthy.CompareAndSwap(nil, &runErr)
+			}
+			break loop
+		case runErr = <-b.fatal:
+			b.log.Error("stopping: slack refused the connection and retrying cannot help", "err", runErr)
 			break loop
 		case evt := <-b.smc.Events:
 			b.dispatch(workCtx, evt)
@@ -291,9 +324,23 @@ func socketError(err error) error {
 		return nil
 	}
 	if isAuthError(err) {
-		return fmt.Errorf("socket mode: %w: %v", ErrInvalidAuth, err)
+		return fmt.Errorf("socket mode: %w: %v: check SLACK_APP_TOKEN", ErrInvalidAuth, err)
 	}
 	return fmt.Errorf("socket mode: %w", err)
+}
+
+// connectError turns an apps.connections.open error that retrying cannot fix into the error Run
+// returns, or nil for one worth retrying (network, 5xx, 429: slack-go backs off and tries again).
+// slack-go itself gives up only on invalid_auth, account_inactive, not_authed and token_revoked; the
+// rest of Slack's errors for the method that no retry can fix are here.
+func connectError(err error) error {
+	switch code := slackErrorCode(err); code {
+	case "missing_scope", "not_allowed_token_type", "no_permission", "access_denied", "forbidden_team",
+		"team_access_not_granted", "token_expired", "ekm_access_denied", "enterprise_is_restricted",
+		"org_login_required", "two_factor_setup_required":
+		return fmt.Errorf("socket mode: %w: apps.connections.open: %s: check SLACK_APP_TOKEN: it must be the app's app-level token (xapp-…) with the connections:write scope", ErrSocketRefused, code)
+	}
+	return nil
 }
 
 func isAuthError(err error) bool {
@@ -337,6 +384,10 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		b.connected.Store(false)
 		b.metrics.connectionError()
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			if err := connectError(e.ErrorObj); err != nil {
+				b.failed(err)
+				return
+			}
 			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "retry_in", e.Backoff, "err", e.ErrorObj)
 		}
 	case socketmode.EventTypeConnected:

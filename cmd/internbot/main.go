@@ -211,6 +211,8 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopHTTP()
 		h := ops.Handler(reg, map[string]ops.Check{
+			"slack": func(context.Context) error { return b.Healthy() },
+		}, map[string]ops.Check{
 			"slack": func(context.Context) error {
 				if !b.Connected() {
 					return errors.New("socket mode is not connected")
