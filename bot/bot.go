@@ -191,6 +191,10 @@ func (b *Bot) failed(err error) {
 func (b *Bot) Run(ctx context.Context) error {
 	auth, err := b.authTest(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			b.log.Info("stopped before reaching slack")
+			return nil
+		}
 		return err
 	}
 	b.botUserID, b.botName = auth.UserID, auth.User
@@ -351,20 +355,38 @@ func isAuthError(err error) bool {
 	return false
 }
 
+// Waits between attempts to reach Slack at start: doubling from startRetryFirst up to startRetryMax.
+const (
+	startRetryFirst = time.Second
+	startRetryMax   = time.Minute
+)
+
+// authTest checks the bot token. While Slack cannot be reached (the network is down, DNS fails, Slack
+// answers 5xx) it tries again with backoff until ctx ends: a bot started before its network is up
+// connects when it comes up. An error retrying cannot fix is returned at once.
 func (b *Bot) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
-	var auth *slack.AuthTestResponse
-	err := b.call(ctx, "auth.test", true, func(ctx context.Context) error {
-		var err error
-		auth, err = b.client.AuthTestContext(ctx)
-		return err
-	})
-	if err != nil {
-		if isAuthError(err) {
+	wait := startRetryFirst
+	for attempt := 1; ; attempt++ {
+		var auth *slack.AuthTestResponse
+		err := b.call(ctx, "auth.test", false, func(ctx context.Context) error {
+			var err error
+			auth, err = b.client.AuthTestContext(ctx)
+			return err
+		})
+		switch {
+		case err == nil:
+			return auth, nil
+		case isAuthError(err):
 			return nil, fmt.Errorf("auth.test: %w: check SLACK_BOT_TOKEN", ErrInvalidAuth)
+		case !retryLater(err) || ctx.Err() != nil:
+			return nil, err
 		}
-		return nil, fmt.Errorf("auth.test: %w", err)
+		b.log.Warn("cannot reach slack; trying again", "attempt", attempt, "retry_in", wait, "err", err)
+		if err := b.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, startRetryMax)
 	}
-	return auth, nil
 }
 
 // dispatch handles one socketmode event on the event loop. It never blocks on the Web API: slow work

@@ -4,7 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -356,5 +361,32 @@ func TestShutdownWhileReminderPostHangs(t *testing.T) {
 	r, err := h.db.Reminders(context.Background(), "2026-12-08")
 	if err != nil || len(r) != 1 || r[0].State != storage.ReminderPosted {
 		t.Errorf("reminders in the database = %+v, %v; want Apply posted", r, err)
+	}
+}
+
+// TestNetworkDownAtStart: Slack cannot be reached when the bot starts (connection refused, as with
+// the network down). The bot waits and tries again with backoff, saying so in the log each time,
+// and connects once the network is back, instead of giving up after a few seconds.
+func TestNetworkDownAtStart(t *testing.T) {
+	const refusals = 8
+	var refused atomic.Int32
+	dialer := &net.Dialer{}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if refused.Load() < refusals {
+			refused.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}}
+	h := newHarness(t, func(h *harness) { h.httpClient = &http.Client{Transport: transport} }) // waits for the connection
+	defer transport.CloseIdleConnections()
+	if got := refused.Load(); got != refusals {
+		t.Errorf("%d connections refused before the bot connected, want %d", got, refusals)
+	}
+	if got := strings.Count(h.logs.String(), "cannot reach slack"); got < refusals-1 {
+		t.Errorf("%d log lines say slack cannot be reached, want one per failed attempt\nlogs:\n%s", got, h.logs)
+	}
+	if !strings.Contains(h.logs.String(), "retry_in=") {
+		t.Errorf("the log does not say when the next attempt is\nlogs:\n%s", h.logs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	logs   *syncBuffer
+	// httpClient, if set, carries the bot's Web API calls (to make the network fail).
+	httpClient *http.Client
 }
 
 type harnessOption func(*harness)
@@ -128,7 +131,11 @@ func sleepShort(ctx context.Context, d time.Duration) error {
 }
 
 func (h *harness) client() *slack.Client {
-	return slack.New(h.emu.BotToken(), slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken()))
+	opts := []slack.Option{slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken())}
+	if h.httpClient != nil {
+		opts = append(opts, slack.OptionHTTPClient(h.httpClient))
+	}
+	return slack.New(h.emu.BotToken(), opts...)
 }
 
 func (h *harness) start() {
