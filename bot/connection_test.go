@@ -354,13 +354,13 @@ func TestShutdownWhileReminderPostHangs(t *testing.T) {
 	// bot never learned its ts.
 	h.eventually("the abandoned post carried out", func() bool { return len(h.reminders()) == 1 })
 	h.start()
-	h.stop() // waits for this start's catch-up to end
+	h.eventually("the restart's catch-up to record the reminder as posted", func() bool {
+		r, err := h.db.Reminders(context.Background(), "2026-12-08")
+		return err == nil && len(r) == 1 && r[0].State == storage.ReminderPosted
+	})
+	h.stop()
 	if got := len(h.reminders()); got != 1 {
 		t.Errorf("%d reminders in the channel after the restart, want exactly 1", got)
-	}
-	r, err := h.db.Reminders(context.Background(), "2026-12-08")
-	if err != nil || len(r) != 1 || r[0].State != storage.ReminderPosted {
-		t.Errorf("reminders in the database = %+v, %v; want Apply posted", r, err)
 	}
 }
 
