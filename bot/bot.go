@@ -26,6 +26,10 @@ import (
 // ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
 var ErrInvalidAuth = errors.New("slack refused the tokens (invalid_auth, token_revoked or account_inactive)")
 
+// ErrSocketRefused means apps.connections.open failed in a way retrying cannot fix (the app-level
+// token lacks connections:write, is not an app-level token, …), so Run returns it.
+var ErrSocketRefused = errors.New("slack refused to open a socket mode connection")
+
 // Options configures a Bot. Config, Store and Client are required.
 type Options struct {
 	Config *config.Config
@@ -97,6 +101,10 @@ type Bot struct {
 	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
 	unstored  chan struct{}
 	storeDown atomic.Bool
+	// fatal carries an error retrying cannot fix, found while connecting, to Run; unhealthy keeps it
+	// for Healthy.
+	fatal     chan error
+	unhealthy atomic.Pointer[error]
 	// holder names this process in reminder leases.
 	holder string
 	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
@@ -131,6 +139,7 @@ func New(opts Options) (*Bot, error) {
 		reactions:      make(chan pendingReaction, 4*maxBatch),
 		reconcile:      make(chan struct{}, 1),
 		unstored:       make(chan struct{}, 1),
+		fatal:          make(chan error, 1),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -170,12 +179,34 @@ func New(opts Options) (*Bot, error) {
 // Connected reports whether a Socket Mode connection is up (for /readyz).
 func (b *Bot) Connected() bool { return b.connected.Load() }
 
+// Healthy is nil unless the bot has met an error retrying cannot fix and is on its way out (for
+// /healthz: a process that will never connect is not healthy, even while it drains).
+func (b *Bot) Healthy() error {
+	if err := b.unhealthy.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// failed records an error retrying cannot fix and asks Run to stop with it.
+func (b *Bot) failed(err error) {
+	b.unhealthy.CompareAndSwap(nil, &err)
+	select {
+	case b.fatal <- err:
+	default: // Run has one already
+	}
+}
+
 // Run connects to Slack and serves until ctx is cancelled, then stops reading new envelopes, finishes
 // and acks what is in flight, and returns nil. It returns an error wrapping ErrInvalidAuth when Slack
 // refuses the tokens, and other errors when it cannot start.
 func (b *Bot) Run(ctx context.Context) error {
 	auth, err := b.authTest(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			b.log.Info("stopped before reaching slack")
+			return nil
+		}
 		return err
 	}
 	b.botUserID, b.botName = auth.UserID, auth.User
@@ -241,6 +272,12 @@ loop:
 		case err := <-sockDone:
 			sockDone <- err // read again below
 			runErr = socketError(err)
+			if runErr != nil {
+				b.unhealthy.CompareAndSwap(nil, &runErr)
+			}
+			break loop
+		case runErr = <-b.fatal:
+			b.log.Error("stopping: slack refused the connection and retrying cannot help", "err", runErr)
 			break loop
 		case evt := <-b.smc.Events:
 			b.dispatch(workCtx, evt)
@@ -292,9 +329,12 @@ loop:
 	return runErr
 }
 
-// drainTimeout bounds how long work in flight may take once shutdown starts, so that the whole stop
-// fits in the 10 s a container runtime allows between SIGTERM and SIGKILL.
-const drainTimeout = 7 * time.Second
+// drainTimeout bounds how long work in flight may take once shutdown starts. When it has passed, the
+// work's context ends, a reminder post Slack has not answered is abandoned (the next run finds it by
+// its metadata if Slack carried it out), and what is left (the last commit, the final poll counts,
+// the acks' grace, closing the socket) fits in the rest of the 7 s the README promises for the whole
+// stop, inside the 10 s a container runtime allows between SIGTERM and SIGKILL.
+const drainTimeout = 6 * time.Second
 
 // maxEnvelopeBytes bounds one Socket Mode message. slack-go buffers and decodes a whole message, so
 // without a bound one frame's declared length decides the bot's memory. Slack's largest payloads are
@@ -309,9 +349,23 @@ func socketError(err error) error {
 		return nil
 	}
 	if isAuthError(err) {
-		return fmt.Errorf("socket mode: %w: %v", ErrInvalidAuth, err)
+		return fmt.Errorf("socket mode: %w: %v: check SLACK_APP_TOKEN", ErrInvalidAuth, err)
 	}
 	return fmt.Errorf("socket mode: %w", err)
+}
+
+// connectError turns an apps.connections.open error that retrying cannot fix into the error Run
+// returns, or nil for one worth retrying (network, 5xx, 429: slack-go backs off and tries again).
+// slack-go itself gives up only on invalid_auth, account_inactive, not_authed and token_revoked; the
+// rest of Slack's errors for the method that no retry can fix are here.
+func connectError(err error) error {
+	switch code := slackErrorCode(err); code {
+	case "missing_scope", "not_allowed_token_type", "no_permission", "access_denied", "forbidden_team",
+		"team_access_not_granted", "token_expired", "ekm_access_denied", "enterprise_is_restricted",
+		"org_login_required", "two_factor_setup_required":
+		return fmt.Errorf("socket mode: %w: apps.connections.open: %s: check SLACK_APP_TOKEN: it must be the app's app-level token (xapp-…) with the connections:write scope", ErrSocketRefused, code)
+	}
+	return nil
 }
 
 func isAuthError(err error) bool {
@@ -322,20 +376,38 @@ func isAuthError(err error) bool {
 	return false
 }
 
+// Waits between attempts to reach Slack at start: doubling from startRetryFirst up to startRetryMax.
+const (
+	startRetryFirst = time.Second
+	startRetryMax   = time.Minute
+)
+
+// authTest checks the bot token. While Slack cannot be reached (the network is down, DNS fails, Slack
+// answers 5xx) it tries again with backoff until ctx ends: a bot started before its network is up
+// connects when it comes up. An error retrying cannot fix is returned at once.
 func (b *Bot) authTest(ctx context.Context) (*slack.AuthTestResponse, error) {
-	var auth *slack.AuthTestResponse
-	err := b.call(ctx, "auth.test", true, func(ctx context.Context) error {
-		var err error
-		auth, err = b.client.AuthTestContext(ctx)
-		return err
-	})
-	if err != nil {
-		if isAuthError(err) {
+	wait := startRetryFirst
+	for attempt := 1; ; attempt++ {
+		var auth *slack.AuthTestResponse
+		err := b.call(ctx, "auth.test", false, func(ctx context.Context) error {
+			var err error
+			auth, err = b.client.AuthTestContext(ctx)
+			return err
+		})
+		switch {
+		case err == nil:
+			return auth, nil
+		case isAuthError(err):
 			return nil, fmt.Errorf("auth.test: %w: check SLACK_BOT_TOKEN", ErrInvalidAuth)
+		case !retryLater(err) || ctx.Err() != nil:
+			return nil, err
 		}
-		return nil, err // call has named the method
+		b.log.Warn("cannot reach slack; trying again", "attempt", attempt, "retry_in", wait, "err", err)
+		if err := b.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, startRetryMax)
 	}
-	return auth, nil
 }
 
 // CheckTokens asks Slack whether client's tokens work, before anything is set up: auth.test for the
@@ -379,6 +451,10 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		b.connected.Store(false)
 		b.metrics.connectionError()
 		if e, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			if err := connectError(e.ErrorObj); err != nil {
+				b.failed(err)
+				return
+			}
 			b.log.Warn("socket mode connection failed", "attempt", e.Attempt, "retry_in", e.Backoff, "err", e.ErrorObj)
 		}
 	case socketmode.EventTypeConnected:

@@ -5,13 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"net"
+	"net/http"
+	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
 )
 
 // waitUntil polls cond until it holds or d passes: for waits longer than harness.eventually's 5 s
@@ -349,5 +355,76 @@ func TestOversizedFrameEndsOnlyThatConnection(t *testing.T) {
 	h.react(member, p, yes)
 	if got := h.answer(p, member); got != "yes" {
 		t.Errorf("a reaction after the reconnect gave %q, want yes", got)
+	}
+}
+
+// TestShutdownWhileReminderPostHangs: the start-up catch-up reminder is in a chat.postMessage that
+// Slack does not answer. A cancel (SIGTERM) must make Run return within the bound the README promises,
+// whatever Slack does with the request, and the reminder must still be posted at most once: the
+// abandoned request is found by the next run's metadata lookup instead of being sent again.
+func TestShutdownWhileReminderPostHangs(t *testing.T) {
+	start := time.Date(2026, 12, 8, 8, 0, 0, 0, time.UTC) // before the 09:00 run: no catch-up yet
+	h := newHarness(t, startAt(start), withConfig(func(c *config.Config) {
+		c.Reminders.DM = false
+		c.Deadlines = []config.Deadline{{Name: "Apply", Date: config.Date{Year: 2026, Month: time.December, Day: 15}}}
+	}))
+	h.postPoll(channel)
+	h.stop()
+
+	calls := h.emu.Calls("chat.postMessage")
+	h.emu.Fail("chat.postMessage", slackemu.Failure{Delay: time.Minute}) // answered a minute late, or when the bot hangs up
+	h.clock.Set(start.Add(2 * time.Hour))                                // 10:00: the bot catches up today's reminder on start
+	h.start()
+	h.eventually("the reminder's chat.postMessage under way", func() bool { return h.emu.Calls("chat.postMessage") > calls })
+	h.cancel()
+	// 9 s is the bound check (7 s promised, plus slack for a loaded machine), not a speed claim.
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(9 * time.Second):
+		t.Fatalf("Run did not return within 9 s of cancel while chat.postMessage hung\nlogs:\n%s", h.logs)
+	}
+	h.cancel = nil
+
+	// The emulator carries out a request whose client hung up, as Slack may: the post exists but the
+	// bot never learned its ts.
+	h.eventually("the abandoned post carried out", func() bool { return len(h.reminders()) == 1 })
+	h.start()
+	h.eventually("the restart's catch-up to record the reminder as posted", func() bool {
+		r, err := h.db.Reminders(context.Background(), "2026-12-08")
+		return err == nil && len(r) == 1 && r[0].State == storage.ReminderPosted
+	})
+	h.stop()
+	if got := len(h.reminders()); got != 1 {
+		t.Errorf("%d reminders in the channel after the restart, want exactly 1", got)
+	}
+}
+
+// TestNetworkDownAtStart: Slack cannot be reached when the bot starts (connection refused, as with
+// the network down). The bot waits and tries again with backoff, saying so in the log each time,
+// and connects once the network is back, instead of giving up after a few seconds.
+func TestNetworkDownAtStart(t *testing.T) {
+	const refusals = 8
+	var refused atomic.Int32
+	dialer := &net.Dialer{}
+	transport := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if refused.Load() < refusals {
+			refused.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}}
+	h := newHarness(t, func(h *harness) { h.httpClient = &http.Client{Transport: transport} }) // waits for the connection
+	defer transport.CloseIdleConnections()
+	if got := refused.Load(); got != refusals {
+		t.Errorf("%d connections refused before the bot connected, want %d", got, refusals)
+	}
+	if got := strings.Count(h.logs.String(), "cannot reach slack"); got < refusals-1 {
+		t.Errorf("%d log lines say slack cannot be reached, want one per failed attempt\nlogs:\n%s", got, h.logs)
+	}
+	if !strings.Contains(h.logs.String(), "retry_in=") {
+		t.Errorf("the log does not say when the next attempt is\nlogs:\n%s", h.logs)
 	}
 }

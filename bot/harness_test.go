@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,8 @@ type harness struct {
 	cancel context.CancelFunc
 	done   chan error
 	logs   *syncBuffer
+	// httpClient, if set, carries the bot's Web API calls (to make the network fail).
+	httpClient *http.Client
 }
 
 type harnessOption func(*harness)
@@ -127,8 +130,12 @@ func sleepShort(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func (h *harness) client(opts ...slack.Option) *slack.Client {
-	return slack.New(h.emu.BotToken(), append([]slack.Option{slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken())}, opts...)...)
+func (h *harness) client(extra ...slack.Option) *slack.Client {
+	opts := []slack.Option{slack.OptionAPIURL(h.emu.APIURL()), slack.OptionAppLevelToken(h.emu.AppToken())}
+	if h.httpClient != nil {
+		opts = append(opts, slack.OptionHTTPClient(h.httpClient))
+	}
+	return slack.New(h.emu.BotToken(), append(opts, extra...)...)
 }
 
 func (h *harness) start() {
@@ -136,7 +143,7 @@ func (h *harness) start() {
 	opts := h.opts
 	opts.SlackClock = bot.NewSlackClock() // a restart starts with no reading, as a new process does
 	// The bot reads Slack's clock from its Web API responses, as cmd/internbot wires it.
-	opts.Client = h.client(slack.OptionHTTPClient(opts.SlackClock.HTTPClient(nil)))
+	opts.Client = h.client(slack.OptionHTTPClient(opts.SlackClock.HTTPClient(h.httpClient)))
 	b, err := bot.New(opts)
 	if err != nil {
 		h.t.Fatal(err)

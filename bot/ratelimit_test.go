@@ -115,3 +115,90 @@ func TestRateLimitStormReminder(t *testing.T) {
 		t.Errorf("waited out Retry-After %d times for %d 429s", got, storm)
 	}
 }
+
+// stallingSleep stands in for the bot's Sleep: a wait of 30 s or more (a long Retry-After) blocks
+// until release is called, so the test controls how long it lasts; shorter waits are token ones.
+type stallingSleep struct {
+	mu       sync.Mutex
+	longest  time.Duration
+	stalled  int
+	released chan struct{}
+	once     sync.Once
+}
+
+func newStallingSleep() *stallingSleep { return &stallingSleep{released: make(chan struct{})} }
+
+func (s *stallingSleep) sleep(ctx context.Context, d time.Duration) error {
+	if d < 30*time.Second {
+		return sleepShort(ctx, d)
+	}
+	s.mu.Lock()
+	s.longest = max(s.longest, d)
+	s.stalled++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stalled--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-s.released:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *stallingSleep) waiting() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stalled
+}
+
+func (s *stallingSleep) longestWait() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.longest
+}
+
+func (s *stallingSleep) release() { s.once.Do(func() { close(s.released) }) }
+
+// TestLongRetryAfterStallsNoOtherPoll: Slack answers one poll's chat.update and reactions.get with
+// Retry-After: 3600. The bot waits at most a capped time, and while that poll waits, the other poll's
+// message is still updated and its reactions are still reconciled after each reconnect.
+func TestLongRetryAfterStallsNoOtherPoll(t *testing.T) {
+	const channelB = "C0SECOND"
+	s := newStallingSleep()
+	h := newHarness(t, withBotOptions(func(o *bot.Options) { o.Sleep = s.sleep }))
+	t.Cleanup(s.release) // before the harness stops the bot (cleanups run last-in first-out)
+	h.emu.AddChannel(slackemu.Channel{ID: channelB, Name: "internship-2", Members: []string{admin, member, other, h.emu.BotUserID()}})
+	pa := h.postPoll(channel)
+	pb := h.postPoll(channelB)
+
+	h.emu.Fail("chat.update", slackemu.Failure{Status: 429, RetryAfter: 3600, Channel: channel})
+	h.react(member, pa, yes)
+	h.eventually("poll A's update waiting out its Retry-After", func() bool { return s.waiting() == 1 })
+	h.react(member, pb, yes)
+	h.eventually("poll B's counts while poll A waits", func() bool {
+		m, _ := h.emu.Message(channelB, pb.TS)
+		return strings.Contains(m.Text, "*yes* 1 ·")
+	})
+
+	h.emu.Fail("reactions.get", slackemu.Failure{Status: 429, RetryAfter: 3600, Channel: channel})
+	for i, u := range []string{other, admin} { // two reconnects while poll A still waits
+		h.emu.SetReactionQuietly(u, channelB, pb.TS, maybe, true)
+		conns := h.emu.Connections()
+		h.emu.DropSockets()
+		waitUntil(t, 10*time.Second, "a new connection", func() bool { return h.emu.Connections() > conns }, h.logs)
+		h.eventually(fmt.Sprintf("poll B reconciled after reconnect %d", i+1), func() bool { return h.answer(pb, u) == "maybe" })
+	}
+	if got := s.longestWait(); got > time.Minute {
+		t.Errorf("the bot asked to wait %v for a Retry-After of 3600 s, want at most a minute", got)
+	}
+
+	s.release()
+	h.eventually("poll A's counts once its wait is over", func() bool {
+		m, _ := h.emu.Message(channel, pa.TS)
+		return strings.Contains(m.Text, "*yes* 1 ·")
+	})
+}

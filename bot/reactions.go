@@ -264,10 +264,17 @@ func (b *Bot) requestReconcile() {
 // runReconciler brings every open poll in line with Slack after each (re)connect: reactions added or
 // removed while the bot was away produce no events, so they are read back with reactions.get. It does
 // the same when reactions went unstored (storage failed, or the queue was full): their envelopes were
-// not acked, but Slack redelivers only a few times, so the bot does not count on it. A reconcile that
-// storage refuses is tried again with backoff until one succeeds; that success is what takes in every
-// reaction the outage left out, with no reconnect.
+// not acked, but Slack redelivers only a few times, so the bot does not count on it.
+//
+// Each poll is reconciled on its own goroutine, so a poll whose reactions.get is waiting out a long
+// Retry-After holds up neither the other polls nor a later reconnect's reconcile; a reconcile asked
+// for while that poll's is still running runs once more when it ends. A reconcile that storage refuses
+// is tried again with backoff, and at once when the next trigger comes (a commit that succeeds after
+// failures is one): that success is what takes in every reaction the outage left out, with no
+// reconnect.
 func (b *Bot) runReconciler(ctx context.Context) {
+	r := &reconciler{b: b, busy: make(map[int64]bool), again: make(map[int64]bool), wake: make(chan struct{})}
+	defer r.running.Wait()
 	var backoff time.Duration
 	for {
 		if backoff == 0 {
@@ -281,11 +288,16 @@ func (b *Bot) runReconciler(ctx context.Context) {
 		} else if !b.waitReconcile(ctx, backoff) {
 			return
 		}
-		if b.reconcileAll(ctx) {
-			backoff = 0
-		} else {
+		r.wakeAll()
+		polls, err := b.store.OpenPolls(ctx)
+		if err != nil {
 			backoff = min(max(2*backoff, time.Second), time.Minute)
-			b.log.Warn("reconcile: storage failed; trying again", "in", backoff)
+			b.log.Error("reconcile: list open polls; trying again", "in", backoff, "err", err)
+			continue
+		}
+		backoff = 0
+		for _, p := range polls {
+			r.start(ctx, p)
 		}
 	}
 }
@@ -310,26 +322,82 @@ func (b *Bot) waitReconcile(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// reconcileAll reconciles every open poll; it reports false if storage failed, so that the caller
-// tries again.
-func (b *Bot) reconcileAll(ctx context.Context) bool {
-	polls, err := b.store.OpenPolls(ctx)
-	if err != nil {
-		b.log.Error("reconcile: list open polls", "err", err)
-		return false
+// reconciler runs at most one reconcile per poll at a time; runReconciler owns it and waits for its
+// goroutines.
+type reconciler struct {
+	b       *Bot
+	running sync.WaitGroup
+	mu      sync.Mutex
+	busy    map[int64]bool // a reconcile of the poll is running
+	again   map[int64]bool // and another was asked for meanwhile
+	wake    chan struct{}  // closed at each trigger: reconciles waiting after a storage failure go at once
+}
+
+func (r *reconciler) wakeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	close(r.wake)
+	r.wake = make(chan struct{})
+}
+
+func (r *reconciler) start(ctx context.Context, p storage.Poll) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.busy[p.ID] {
+		r.again[p.ID] = true
+		return
 	}
-	ok := true
-	for _, p := range polls {
-		if err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) }); err != nil {
+	r.busy[p.ID] = true
+	r.running.Go(func() { r.run(ctx, p) })
+}
+
+func (r *reconciler) run(ctx context.Context, p storage.Poll) {
+	b := r.b
+	var backoff time.Duration
+	for {
+		err := b.safely("reconcile", func() error { return b.reconcilePoll(ctx, p) })
+		if err != nil {
 			b.metrics.handlerError("reconcile")
 			b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
-			var se storeError
-			if errors.As(err, &se) && !errors.Is(err, storage.ErrPollClosed) {
-				ok = false
+		}
+		var se storeError
+		if errors.As(err, &se) && !errors.Is(err, storage.ErrPollClosed) {
+			backoff = min(max(2*backoff, time.Second), time.Minute)
+			b.log.Warn("reconcile: storage failed; trying again", "channel", p.Channel, "in", backoff)
+			if r.wait(ctx, backoff) {
+				continue
 			}
 		}
+		r.mu.Lock()
+		if !r.again[p.ID] || ctx.Err() != nil {
+			delete(r.busy, p.ID)
+			delete(r.again, p.ID)
+			r.mu.Unlock()
+			return
+		}
+		delete(r.again, p.ID)
+		r.mu.Unlock()
+		backoff = 0
 	}
-	return ok
+}
+
+// wait waits d, or until the next trigger; it returns false when ctx ends.
+func (r *reconciler) wait(ctx context.Context, d time.Duration) bool {
+	r.mu.Lock()
+	wake := r.wake
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	slept := make(chan struct{})
+	go func() {
+		defer close(slept)
+		_ = r.b.sleep(ctx, d)
+	}()
+	defer func() { cancel(); <-slept }()
+	select {
+	case <-slept:
+	case <-wake:
+	}
+	return ctx.Err() == nil
 }
 
 // storeError marks a reconcile that failed in storage (not at Slack).

@@ -79,14 +79,36 @@ func longDate(d config.Date) string { return d.In(time.UTC).Format("Mon, Jan 2, 
 // RunReminders runs the reminder job once for the current time: for each deadline whose days left are
 // in reminders.days_before, it posts to the channel and sends DMs, each at most once per deadline
 // per local day however often it is called. It stops between two posts when ctx ends; a post that
-// failed is tried again on the next call.
+// failed is tried again on the next call. A DM that can never be delivered is recorded as failed
+// and does not make the run fail.
 func (b *Bot) RunReminders(ctx context.Context) error {
+	_, err := b.RunRemindersReport(ctx)
+	return err
+}
+
+// ReminderReport is what one run of the reminder job did.
+type ReminderReport struct {
+	Due           []string // deadlines with a reminder today
+	Posted        []string // deadlines whose channel reminder this run posted
+	DMsSent       int
+	Undeliverable []UndeliverableDM // DMs recorded as failed by this run; they are not tried again
+}
+
+// UndeliverableDM is a reminder DM that Slack refused for good (the person was deactivated, …).
+type UndeliverableDM struct {
+	Deadline, User, Reason string
+}
+
+// RunRemindersReport is RunReminders, also saying what the run did. The error is set only when
+// something failed that a later run may get done.
+func (b *Bot) RunRemindersReport(ctx context.Context) (ReminderReport, error) {
 	b.remindMu.Lock()
 	defer b.remindMu.Unlock()
+	var rep ReminderReport
 	today := b.today()
 	ds, err := b.deadlines(ctx)
 	if err != nil {
-		return err
+		return rep, err
 	}
 	var errs []error
 	due := 0
@@ -99,7 +121,8 @@ func (b *Bot) RunReminders(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		if err := b.remind(ctx, d, today.String(), left); err != nil {
+		rep.Due = append(rep.Due, d.Name)
+		if err := b.remind(ctx, d, today.String(), left, &rep); err != nil {
 			errs = append(errs, fmt.Errorf("reminder for %q: %w", d.Name, err))
 		}
 	}
@@ -107,10 +130,10 @@ func (b *Bot) RunReminders(ctx context.Context) error {
 		// Say so: an operator running `internbot remind` by hand otherwise sees nothing at all.
 		b.log.Info("no reminder is due today", "today", today.String(), "deadlines", len(ds), "days_before", b.cfg.Reminders.DaysBefore)
 	}
-	return errors.Join(errs...)
+	return rep, errors.Join(errs...)
 }
 
-func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) error {
+func (b *Bot) remind(ctx context.Context, d deadline, day string, left int, rep *ReminderReport) error {
 	rem, claimed, err := b.store.ClaimReminder(ctx, d.Name, day, b.cfg.Channel, b.holder, reminderLease)
 	if err != nil {
 		return err
@@ -144,11 +167,11 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int) erro
 	var errs []error
 	if b.cfg.Channel == "" {
 		b.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
-	} else if err := b.postReminder(ctx, rem, d, day, left, chanPoll, chanLink); err != nil {
+	} else if err := b.postReminder(ctx, rem, d, day, left, chanPoll, chanLink, rep); err != nil {
 		errs = append(errs, err)
 	}
 	if dmPoll != nil {
-		if err := b.sendDMs(ctx, d, day, left, *dmPoll, dmLink); err != nil {
+		if err := b.sendDMs(ctx, d, day, left, *dmPoll, dmLink, rep); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -221,7 +244,7 @@ func reminderKey(deadline, day, user string) string {
 	return deadline + "|" + day + "|" + user
 }
 
-func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link func() string) error {
+func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link func() string, rep *ReminderReport) error {
 	if rem.State == storage.ReminderPosted {
 		return nil
 	}
@@ -258,20 +281,23 @@ func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline
 	}
 	b.metrics.reminderPosted()
 	b.log.Info("reminder posted", "deadline", d.Name, "day", day, "days_left", left)
+	rep.Posted = append(rep.Posted, d.Name)
 	return b.store.MarkReminderPosted(ctx, d.Name, day, ts)
 }
 
 // post sends one message carrying the reminder metadata. chat.postMessage is not repeated on network
 // errors (it may have gone through); findPosted settles that on the next attempt.
 //
-// A request under way is finished even when ctx ends (it is a safe point); waiting out a 429 is not,
-// since a rate-limited request was not carried out and the next run sends it.
+// A request under way is finished even when ctx ends (it is a safe point), unless the shutdown's drain
+// deadline passes first (see withAbandon): then it is abandoned, and findPosted settles whether Slack
+// carried it out. Waiting out a 429 is not finished, since a rate-limited request was not carried out
+// and the next run sends it.
 func (b *Bot) post(ctx context.Context, channel, text string, blocks []slack.Block, key string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // a storm of 429s may delay a reminder this long
 	defer cancel()
 	var ts string
 	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		ctx, cancel := inFlight(ctx, 10*time.Second)
 		defer cancel()
 		var err error
 		_, ts, err = b.client.PostMessageContext(ctx, channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...),
@@ -314,7 +340,7 @@ var dmAnswers = []string{"yes", "maybe"}
 // sendDMs sends the deadline's DMs for day. The recipients are fixed the first time (a snapshot in the
 // database), each one's progress is recorded, and a DM whose sending was interrupted is looked up
 // before it is sent again: a crash neither repeats nor skips anyone.
-func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string) error {
+func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string, rep *ReminderReport) error {
 	dms, err := b.store.DMs(ctx, d.Name, day)
 	if err != nil {
 		return err
@@ -344,7 +370,7 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 	var errs []error
 	sent := 0
 	for _, dm := range dms {
-		if dm.State == storage.DMSent {
+		if dm.State == storage.DMSent || dm.State == storage.DMFailed {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -368,7 +394,14 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 			break
 		}
 		sent++
-		if err := b.sendDM(ctx, d, day, left, poll, link, dm); err != nil {
+		switch err := b.sendDM(ctx, d, day, left, poll, link, dm); {
+		case err == nil:
+			rep.DMsSent++
+		case errors.Is(err, errUndeliverable):
+			b.metrics.handlerError("reminder_dm")
+			b.log.Warn("reminder DM can never be delivered; recorded as failed", "user", dm.User, "deadline", d.Name, "err", err)
+			rep.Undeliverable = append(rep.Undeliverable, UndeliverableDM{Deadline: d.Name, User: dm.User, Reason: slackReason(err)})
+		default:
 			b.metrics.handlerError("reminder_dm")
 			b.log.Warn("reminder DM not sent; it is tried again at the next run", "user", dm.User, "deadline", d.Name, "err", err)
 			errs = append(errs, fmt.Errorf("DM to %s: %w", dm.User, err))
@@ -389,7 +422,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 			return err
 		})
 		if err != nil {
-			return err
+			return b.dmFailed(ctx, d, day, dm.User, err)
 		}
 	}
 	if dm.State == storage.DMSending || dm.Attempts > 0 {
@@ -412,15 +445,31 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 	}
 	text := renderDM(d, left, answer, poll, b.finalCounts(ctx, poll), link())
 	ts, err := b.post(ctx, im, text, mrkdwnSections(text), key)
-	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
 	if err != nil {
-		if ferr := b.store.MarkDMFailed(ctx, d.Name, day, dm.User, err.Error()); ferr != nil {
-			b.log.Error("could not record a failed DM", "err", ferr)
-		}
-		return err
+		return b.dmFailed(ctx, d, day, dm.User, err)
 	}
 	b.metrics.dmSent()
-	return b.store.MarkDMSent(ctx, d.Name, day, dm.User, im, ts)
+	return b.store.MarkDMSent(context.WithoutCancel(ctx), d.Name, day, dm.User, im, ts)
+}
+
+// errUndeliverable marks a DM that can never be delivered: it is recorded as failed, not retried.
+var errUndeliverable = errors.New("the DM can never be delivered")
+
+// dmFailed records why a DM was not sent and returns err. An error that retrying cannot fix (see
+// undeliverable) marks the DM failed for good, and the error returned wraps errUndeliverable; any
+// other puts it back to pending for the next run.
+func (b *Bot) dmFailed(ctx context.Context, d deadline, day, user string, err error) error {
+	ctx = context.WithoutCancel(ctx) // what happened is recorded, shutdown or not
+	if undeliverable(err) {
+		if ferr := b.store.MarkDMUndeliverable(ctx, d.Name, day, user, err.Error()); ferr != nil {
+			return errors.Join(err, ferr) // not recorded: the next run tries again
+		}
+		return fmt.Errorf("%w: %w", errUndeliverable, err)
+	}
+	if ferr := b.store.MarkDMFailed(ctx, d.Name, day, user, err.Error()); ferr != nil {
+		b.log.Error("could not record a failed DM", "err", ferr)
+	}
+	return err
 }
 
 func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]int, link string) (string, []slack.Block) {

@@ -72,6 +72,9 @@ func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	jobCtx, cancelJobs := context.WithCancel(ctx)
+	// cancelJobs stops a job at its next safe point; ctx ending (the drain deadline) also abandons
+	// the request it has in flight.
+	jobCtx = withAbandon(jobCtx, ctx)
 	l := cronLogger{b.log.With("component", "cron")}
 	c := cron.New(cron.WithLocation(b.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
 	job := c.Schedule(sched, cron.FuncJob(func() { b.reminderTick(jobCtx) }))
@@ -86,8 +89,14 @@ func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
 		done := c.Stop().Done()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
-			b.log.Warn("a reminder job did not reach a safe point within 5s; it is left to finish its post")
+			return
+		case <-ctx.Done():
+		}
+		// Past the drain deadline the job's request has been abandoned; it only records that.
+		select {
+		case <-done:
+		case <-time.After(500 * time.Millisecond):
+			b.log.Warn("a reminder job did not stop by the drain deadline; it is left behind")
 		}
 	}, nil
 }
@@ -136,4 +145,25 @@ type cronLogger struct{ l *slog.Logger }
 func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug(msg, kv...) }
 func (c cronLogger) Error(err error, msg string, kv ...any) {
 	c.l.Error(msg, append(kv, "err", err)...)
+}
+
+type abandonKey struct{}
+
+// withAbandon returns ctx carrying abandon: a request that inFlight lets outlive ctx still ends when
+// abandon does. The scheduler passes the drain deadline, so that a stop between two posts lets the
+// post under way finish, but not past the bound on the whole stop.
+func withAbandon(ctx, abandon context.Context) context.Context {
+	return context.WithValue(ctx, abandonKey{}, abandon)
+}
+
+// inFlight is the context for one request that must not be cut short by ctx ending (a reminder post is
+// a safe point): it ends after timeout, or when the context given to withAbandon ends.
+func inFlight(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	abandon, ok := ctx.Value(abandonKey{}).(context.Context)
+	if !ok {
+		return rctx, cancel
+	}
+	stop := context.AfterFunc(abandon, cancel)
+	return rctx, func() { stop(); cancel() }
 }

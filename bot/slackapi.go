@@ -15,12 +15,18 @@ const (
 	maxRateLimitRetries = 5
 	maxTransientRetries = 3
 	defaultRetryAfter   = time.Second
+	// maxRetryAfter caps one wait for a 429. Slack's rate limits are counted per minute, so a
+	// Retry-After longer than a minute is not one Slack means to be waited out in one piece; waiting
+	// a minute and asking again costs one request, while believing an hour would stall the caller for
+	// an hour (a later reconnect's reconcile, a poll's counts). A request sent early gets another 429
+	// and nothing else: a rate-limited request was not carried out.
+	maxRetryAfter = time.Minute
 )
 
 // call is the one place every Web API call goes through. It waits out HTTP 429 for as long as Slack's
-// Retry-After says (a 429'd request was not carried out, so repeating it cannot post twice) and, only
-// for calls that are safe to repeat (idempotent), retries transient network and 5xx errors with
-// backoff. A call that fails for good returns an error naming the method.
+// Retry-After says, up to maxRetryAfter (a 429'd request was not carried out, so repeating it cannot
+// post twice) and, only for calls that are safe to repeat (idempotent), retries transient network and
+// 5xx errors with backoff. A call that fails for good returns an error naming the method.
 func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(context.Context) error) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -32,11 +38,8 @@ func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(
 		var wait time.Duration
 		var rl *slack.RateLimitedError
 		switch {
-		case errors.As(err, &rl) && canWaitOut(ctx, attempt, rl.RetryAfter):
-			wait = rl.RetryAfter
-			if wait <= 0 {
-				wait = defaultRetryAfter
-			}
+		case errors.As(err, &rl) && canWaitOut(ctx, attempt, retryAfter(rl)):
+			wait = retryAfter(rl)
 		case idempotent && transient(err) && attempt <= maxTransientRetries:
 			wait = backoff
 			backoff *= 2
@@ -61,6 +64,14 @@ func canWaitOut(ctx context.Context, attempt int, retryAfter time.Duration) bool
 	return attempt <= maxRateLimitRetries
 }
 
+// retryAfter is how long to wait before repeating a rate-limited call: Slack's Retry-After, capped.
+func retryAfter(rl *slack.RateLimitedError) time.Duration {
+	if rl.RetryAfter <= 0 {
+		return defaultRetryAfter
+	}
+	return min(rl.RetryAfter, maxRetryAfter)
+}
+
 // retryLater says whether a call that failed for good may succeed if made again later.
 func retryLater(err error) bool {
 	var rl *slack.RateLimitedError
@@ -83,4 +94,28 @@ func slackErrorCode(err error) string {
 		return se.Err
 	}
 	return ""
+}
+
+// undeliverable says whether a conversations.open or chat.postMessage error for a reminder DM means
+// that DM can never be delivered, however often it is tried: the person is deactivated, unknown or
+// hidden from the bot, is a bot, or the conversation cannot take the bot's messages. The codes are
+// from Slack's documentation of the two methods. Errors about the bot itself (its token, its scopes,
+// its message) are not here: they fail every DM alike and are for an operator to fix.
+func undeliverable(err error) bool {
+	switch slackErrorCode(err) {
+	case "user_disabled", "user_not_found", "user_not_visible", "cannot_dm_bot", "invalid_user_combination",
+		"channel_not_found", "is_archived", "not_in_channel", "messages_tab_disabled",
+		"restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+		"restricted_action_non_threadable_channel":
+		return true
+	}
+	return false
+}
+
+// slackReason is Slack's error code in err, or err's text when it has none.
+func slackReason(err error) string {
+	if code := slackErrorCode(err); code != "" {
+		return code
+	}
+	return err.Error()
 }

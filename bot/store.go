@@ -45,6 +45,7 @@ type ReminderStore interface {
 	MarkDMSending(ctx context.Context, deadline, day, user string) error
 	MarkDMSent(ctx context.Context, deadline, day, user, channel, ts string) error
 	MarkDMFailed(ctx context.Context, deadline, day, user, reason string) error
+	MarkDMUndeliverable(ctx context.Context, deadline, day, user, reason string) error
 
 	SetRemindersOff(ctx context.Context, user string, off bool) error
 	RemindersOff(ctx context.Context, user string) (bool, error)

@@ -70,9 +70,22 @@ func (u *updater) take() []int64 {
 	return ids
 }
 
+// run refreshes the marked polls until stop, then refreshes what is still marked once more and
+// returns. Each poll's refresh runs on its own goroutine, at most one per poll at a time, so a poll
+// whose chat.update is slow or waiting out a Retry-After holds up no other poll.
 func (u *updater) run(ctx context.Context) {
+	type refreshed struct {
+		id  int64
+		err error
+		at  time.Time
+	}
 	last := make(map[int64]time.Time)   // when each poll was last updated
-	waiting := make(map[int64]struct{}) // marked, but inside their interval
+	waiting := make(map[int64]struct{}) // marked, but inside their interval or still being refreshed
+	busy := make(map[int64]bool)        // a refresh is running
+	done := make(chan refreshed)
+	var refreshes sync.WaitGroup
+	defer refreshes.Wait()
+	stopped, stopping := u.stopped, false
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -80,14 +93,16 @@ func (u *updater) run(ctx context.Context) {
 		select {
 		case <-u.wake:
 		case <-timer.C:
-		case <-u.stopped:
-			for _, id := range u.take() {
-				waiting[id] = struct{}{}
+		case r := <-done:
+			delete(busy, r.id)
+			last[r.id] = r.at
+			if r.err != nil && retryLater(r.err) && ctx.Err() == nil && !stopping {
+				// Still rate-limited after call's retries: try again an interval from now, or the
+				// message would show stale counts until the next reaction.
+				waiting[r.id] = struct{}{}
 			}
-			for id := range waiting {
-				_ = u.b.safely("chat_update", func() error { return u.b.refreshPoll(ctx, id) })
-			}
-			return
+		case <-stopped:
+			stopped, stopping = nil, true
 		}
 		for _, id := range u.take() {
 			waiting[id] = struct{}{}
@@ -95,21 +110,25 @@ func (u *updater) run(ctx context.Context) {
 		now := time.Now()
 		var next time.Time
 		for id := range waiting {
+			if busy[id] {
+				continue // marked again during its refresh: looked at again when that ends
+			}
 			due := last[id].Add(u.b.updateInterval)
-			if !now.Before(due) {
-				err := u.b.safely("chat_update", func() error { return u.b.refreshPoll(ctx, id) })
-				last[id] = time.Now()
-				if err == nil || !retryLater(err) || ctx.Err() != nil {
-					delete(waiting, id)
-					continue
-				}
-				// Still rate-limited after call's retries: try again an interval from now, or the
-				// message would show stale counts until the next reaction.
-				due = last[id].Add(u.b.updateInterval)
+			if stopping || !now.Before(due) {
+				delete(waiting, id)
+				busy[id] = true
+				refreshes.Go(func() {
+					err := u.b.safely("chat_update", func() error { return u.b.refreshPoll(ctx, id) })
+					done <- refreshed{id: id, err: err, at: time.Now()}
+				})
+				continue
 			}
 			if next.IsZero() || due.Before(next) {
 				next = due
 			}
+		}
+		if stopping && len(busy) == 0 && len(waiting) == 0 {
+			return
 		}
 		if !next.IsZero() {
 			timer.Reset(time.Until(next))

@@ -1,4 +1,5 @@
-// Package ops is internbot's operator endpoints: /healthz (the process is alive), /readyz (Socket Mode
+// Package ops is internbot's operator endpoints: /healthz (the process is alive and not on its way out
+// after an error it cannot recover from), /readyz (Socket Mode
 // is connected and the database takes writes) and /metrics (Prometheus), plus the client side of the
 // Docker HEALTHCHECK, which has no curl to call.
 package ops
@@ -17,17 +18,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Check is one readiness condition: nil when ready, else why not.
+// Check is one health or readiness condition: nil when met, else why not.
 type Check func(ctx context.Context) error
 
-// Handler serves /healthz, /readyz and /metrics.
-func Handler(gatherer prometheus.Gatherer, checks map[string]Check) http.Handler {
+// Handler serves /healthz (200 while every live check passes: the process is alive and not on its
+// way out), /readyz (200 while every ready check passes) and /metrics.
+func Handler(gatherer prometheus.Gatherer, live, ready map[string]Check) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /healthz", checkHandler(live, "ok"))
+	mux.HandleFunc("GET /readyz", checkHandler(ready, "ready"))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// checkHandler answers 200 and ok when every check passes, else 503 and why not.
+func checkHandler(checks map[string]Check, ok string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -44,10 +50,8 @@ func Handler(gatherer prometheus.Gatherer, checks map[string]Check) http.Handler
 			}
 			return
 		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	return mux
+		fmt.Fprintln(w, ok)
+	}
 }
 
 // Serve listens on addr and serves h until ctx ends, then shuts down gracefully. It returns once the

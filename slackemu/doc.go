@@ -25,7 +25,8 @@
 // takes only an app token (xapp-), only in the Authorization header, and
 // returns a single-use ws:// URL. Fail injects 429 + Retry-After (which
 // slack-go turns into *slack.RateLimitedError), 5xx, ok:false errors or
-// delays per method; RevokeTokens makes every call invalid_auth.
+// delays per method (or per method and channel); RevokeTokens makes every
+// call invalid_auth.
 //
 // Socket Mode (WebSocket at /link): hello with num_connections, debug_info and
 // connection_info; server pings every Options.PingInterval and pongs to the

@@ -360,7 +360,7 @@ func (s *Server) reply(id string, r responseBody, via string) (Message, error) {
 
 // handleResponseURL serves /response/<team>/<id>: a JSON reply to a slash command.
 func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
-	if handled, _ := s.injectFailure(w, r, "response_url"); handled {
+	if handled, _ := s.injectFailure(w, r, "response_url", ""); handled {
 		return
 	}
 	if r.Method != http.MethodPost {

@@ -25,6 +25,9 @@ type Failure struct {
 	// LoseResponse carries the call out, then drops the connection instead of answering: the
 	// request took effect but its response was lost on the way back.
 	LoseResponse bool
+	// Channel, if set, limits the failure to calls whose channel argument is this one; calls for
+	// other channels go through and do not count towards Times (one poll rate-limited, not all).
+	Channel string
 }
 
 // Fail makes the next Times calls of method (a Web API method name, or
@@ -87,11 +90,11 @@ func slackErr(code string) map[string]any { return map[string]any{"ok": false, "
 
 // injectFailure counts the call and applies any injected failure; it reports
 // whether the request has been answered.
-func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method string) (handled, lose bool) {
+func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method, channel string) (handled, lose bool) {
 	s.mu.Lock()
 	s.calls[method]++
 	var f Failure
-	if ff := s.failures[method]; ff != nil {
+	if ff := s.failures[method]; ff != nil && (ff.Channel == "" || ff.Channel == channel) {
 		f = *ff
 		if ff.Times--; ff.Times <= 0 {
 			delete(s.failures, method)
@@ -127,7 +130,8 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method st
 
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	handled, lose := s.injectFailure(w, r, method)
+	p, perr := readParams(r)
+	handled, lose := s.injectFailure(w, r, method, p.Get("channel"))
 	if handled {
 		return
 	}
@@ -141,8 +145,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, slackErr("unknown_method"))
 		return
 	}
-	p, err := readParams(r)
-	if err != nil {
+	if perr != nil {
 		writeJSON(w, http.StatusOK, slackErr("invalid_form_data"))
 		return
 	}

@@ -279,8 +279,8 @@ func (db *DB) Reminders(ctx context.Context, day string) ([]Reminder, error) {
 	return rs, nil
 }
 
-// DM states. Storage never sets DMFailed itself (MarkDMFailed puts a DM
-// back to DMPending); it is accepted for callers that give up.
+// DM states. MarkDMFailed puts a DM back to DMPending (to be tried again);
+// MarkDMUndeliverable sets DMFailed, for a DM that can never be delivered.
 const (
 	DMPending = "pending"
 	DMSending = "sending"
@@ -396,6 +396,15 @@ func (db *DB) MarkDMSent(ctx context.Context, deadline, day, user, channel, ts s
 func (db *DB) MarkDMFailed(ctx context.Context, deadline, day, user, reason string) error {
 	return db.updateDM(ctx, "mark dm failed", deadline, day, user, false,
 		`UPDATE dms SET state = 'pending', last_error = ?, updated_at = ?
+		 WHERE deadline = ? AND day = ? AND user_id = ? AND state <> 'sent'`, reason)
+}
+
+// MarkDMUndeliverable records why the DM can never be delivered (the user
+// was deactivated, the bot may not DM them) and marks it DMFailed, so it is
+// not tried again. A DM already sent is left alone.
+func (db *DB) MarkDMUndeliverable(ctx context.Context, deadline, day, user, reason string) error {
+	return db.updateDM(ctx, "mark dm undeliverable", deadline, day, user, false,
+		`UPDATE dms SET state = 'failed', last_error = ?, updated_at = ?
 		 WHERE deadline = ? AND day = ? AND user_id = ? AND state <> 'sent'`, reason)
 }
 

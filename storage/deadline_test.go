@@ -230,7 +230,16 @@ func TestDMs(t *testing.T) {
 	if d := dm("U2"); d.State != storage.DMPending || d.Attempts != 0 {
 		t.Errorf("U2 = %+v", d)
 	}
+	must(db.MarkDMUndeliverable(ctx, "Apply", day, "U2", "conversations.open: user_disabled"))
+	if d := dm("U2"); d.State != storage.DMFailed || d.LastError != "conversations.open: user_disabled" {
+		t.Errorf("after undeliverable = %+v", d)
+	}
+	must(db.MarkDMUndeliverable(ctx, "Apply", day, "U1", "late"))
+	if d := dm("U1"); d.State != storage.DMSent {
+		t.Errorf("late undeliverable undid sent: %+v", d)
+	}
 	for _, err := range []error{
+		db.MarkDMUndeliverable(ctx, "Apply", day, "U3", "x"),
 		db.MarkDMSending(ctx, "Apply", day, "U3"),
 		db.MarkDMSent(ctx, "Apply", day, "U3", "D3", "1.1"),
 		db.MarkDMFailed(ctx, "Apply", day, "U3", "x"),

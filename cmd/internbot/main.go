@@ -93,7 +93,7 @@ func commandTable() []command {
 			return export(ctx, env, args, std.out, std.err)
 		}},
 		{"remind", "", "run the reminder job once, now, with the same exactly-once bookkeeping, and exit", func(ctx context.Context, env config.Env, args []string, std stdio) error {
-			return remind(ctx, env, args, std.err)
+			return remind(ctx, env, args, std.out, std.err)
 		}},
 		{"backup", "FILE", "write a consistent copy of the database to FILE (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
 			return backup(ctx, env, args, std.out, std.err)
@@ -363,6 +363,8 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 		defer stopHTTP()
 		h := ops.Handler(reg, map[string]ops.Check{
+			"slack": func(context.Context) error { return b.Healthy() },
+		}, map[string]ops.Check{
 			"slack": func(context.Context) error {
 				if !b.Connected() {
 					return errors.New("socket mode is not connected")
@@ -397,8 +399,9 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 		slack.OptionHTTPClient(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second}))), clock
 }
 
-// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
-func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
+// prints what it did. It fails only when something a later run may get done did not get done.
+func remind(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, false)
@@ -412,7 +415,27 @@ func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	return b.RunReminders(ctx)
+	rep, err := b.RunRemindersReport(ctx)
+	printReport(stdout, rep)
+	return err
+}
+
+func printReport(w io.Writer, r bot.ReminderReport) {
+	if len(r.Due) == 0 {
+		fmt.Fprintln(w, "no reminder is due today")
+		return
+	}
+	fmt.Fprintf(w, "due today: %s\n", strings.Join(r.Due, ", "))
+	if len(r.Posted) > 0 {
+		fmt.Fprintf(w, "posted: %s\n", strings.Join(r.Posted, ", "))
+	}
+	fmt.Fprintf(w, "DMs sent: %d\n", r.DMsSent)
+	if len(r.Undeliverable) > 0 {
+		fmt.Fprintf(w, "DMs that can never be delivered (recorded as failed, not retried): %d\n", len(r.Undeliverable))
+		for _, u := range r.Undeliverable {
+			fmt.Fprintf(w, "  %s (%s): %s\n", u.User, u.Deadline, u.Reason)
+		}
+	}
 }
 
 func backup(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {

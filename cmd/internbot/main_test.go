@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
 )
 
 // env is a fake environment for run.
@@ -280,5 +281,91 @@ func TestRemindCommand(t *testing.T) {
 	delete(e, "SLACK_BOT_TOKEN")
 	if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &lockedBuffer{}); exitCode(err) != 2 {
 		t.Fatalf("remind without a bot token: %v", err)
+	}
+}
+
+// TestRemindUndeliverableDM: one "yes" voter has been deactivated, so a DM to them can never be
+// delivered (conversations.open answers user_disabled). `internbot remind` records that DM as failed
+// with Slack's reason, sends the others, says what it did and what failed, and exits 0; a later run
+// the same day neither retries it nor fails.
+func TestRemindUndeliverableDM(t *testing.T) {
+	emu := startEmulator(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "internbot.db")
+	e := emuEnv(emu, db)
+	delete(e, "SLACK_APP_TOKEN")
+	in3 := time.Now().UTC().AddDate(0, 0, 3).Format("2006-01-02")
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("channel: C0INTERN\nreminders:\n  days_before: [3]\n  dm: true\ndeadlines:\n  - {name: Apply, date: "+in3+"}\n"), 0o600)
+	e["INTERNBOT_CONFIG"] = cfg
+
+	// Three people answered yes on the channel's poll; then U0002 was deactivated.
+	ctx := context.Background()
+	pollTS, err := emu.PostAsUser(emu.BotUserID(), "C0INTERN", "Are you applying?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdb, err := storage.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sdb.CreatePoll(ctx, storage.Poll{Channel: "C0INTERN", TS: pollTS, Question: "Are you applying?", CreatedBy: "U0ADMIN",
+		Options: []storage.PollOption{{Reaction: "white_check_mark", Answer: "yes"}, {Reaction: "x", Answer: "no"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []storage.ReactionEvent
+	for _, u := range []string{"U0001", "U0002", "U0003"} {
+		evs = append(evs, storage.ReactionEvent{PollID: p.ID, User: u, Reaction: "white_check_mark", Added: true})
+	}
+	if _, err := sdb.ApplyReactions(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+	emu.AddUser(slackemu.User{ID: "U0002", Name: "U0002", Deleted: true})
+
+	var out bytes.Buffer
+	if err := run(ctx, []string{"internbot", "remind"}, e.get, nil, &out, &lockedBuffer{}); err != nil {
+		t.Fatalf("remind = %v (exit %d), want exit 0: an undeliverable DM is not a failed run\n%s", err, exitCode(err), out.String())
+	}
+	for _, want := range []string{"posted", "Apply", "DMs sent: 2", "U0002", "user_disabled"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("remind's output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, u := range []string{"U0001", "U0003"} {
+		if im := emu.IMChannel(u); im == "" || len(emu.Messages(im)) != 1 {
+			t.Errorf("%s did not get exactly one DM", u)
+		}
+	}
+	sdb, err = storage.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dms, err := sdb.DMs(ctx, "Apply", time.Now().UTC().Format("2006-01-02"))
+	sdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dm := range dms {
+		want := storage.DMSent
+		if dm.User == "U0002" {
+			want = storage.DMFailed
+			if !strings.Contains(dm.LastError, "user_disabled") {
+				t.Errorf("U0002's DM error = %q, want Slack's reason", dm.LastError)
+			}
+		}
+		if dm.State != want {
+			t.Errorf("DM to %s is %q, want %q", dm.User, dm.State, want)
+		}
+	}
+
+	opens := emu.Calls("conversations.open")
+	out.Reset()
+	if err := run(ctx, []string{"internbot", "remind"}, e.get, nil, &out, &lockedBuffer{}); err != nil {
+		t.Fatalf("second remind = %v, want exit 0", err)
+	}
+	if got := emu.Calls("conversations.open") - opens; got != 0 {
+		t.Errorf("the second run called conversations.open %d times; the undeliverable DM was retried", got)
 	}
 }

@@ -590,3 +590,72 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestAppTokenMissingScopeExits: an app-level token without connections:write gets missing_scope from
+// apps.connections.open. Retrying cannot fix that, so the binary exits non-zero at once with a
+// message naming the token and the scope, instead of retrying forever while looking healthy.
+func TestAppTokenMissingScopeExits(t *testing.T) {
+	emu := startEmulator(t)
+	emu.Fail("apps.connections.open", slackemu.Failure{Error: "missing_scope", Times: 1000})
+	cmd := exec.Command(internbotBinary(t), "run")
+	for k, v := range emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db")) {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("internbot exited with %v, want a non-zero status\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("internbot still running 10 s after apps.connections.open said missing_scope (%d calls)\n%s",
+			emu.Calls("apps.connections.open"), stderr.String())
+	}
+	last := grepLines(stderr.String(), "internbot: ")
+	for _, want := range []string{"missing_scope", "SLACK_APP_TOKEN", "connections:write"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the exit message %q lacks %q", last, want)
+		}
+	}
+}
+
+// TestHealthzWhileExitingOnMissingScope: the app-level token stops being accepted mid-run
+// (missing_scope on the reconnect) while a slash command is still being answered. Until the process
+// has drained and exited, /healthz must not say it is healthy.
+func TestHealthzWhileExitingOnMissingScope(t *testing.T) {
+	emu := startEmulator(t)
+	emu.AddUser(slackemu.User{ID: "U0ADMIN", Name: "ada", IsAdmin: true})
+	r := startRun(t, emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db")), "-http", "127.0.0.1:0")
+	base := httpBase(t, r)
+	pollUntil(t, 10*time.Second, "/readyz 200", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 }, r.stderr)
+
+	// A command in flight: the admin check's users.info answers only after 4 s.
+	emu.Fail("users.info", slackemu.Failure{Delay: 4 * time.Second})
+	go emu.SlashCommand(context.Background(), "U0ADMIN", "C0INTERN", "/internship", "poll")
+	pollUntil(t, 5*time.Second, "the command's users.info", func() bool { return emu.Calls("users.info") > 0 }, r.stderr)
+
+	emu.Fail("apps.connections.open", slackemu.Failure{Error: "missing_scope", Times: 1000})
+	emu.DropSockets()
+	var code int
+	var body string
+	pollUntil(t, 5*time.Second, "/healthz to stop saying 200", func() bool {
+		code, body = get(t, base+"/healthz")
+		return code != 200
+	}, r.stderr)
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "SLACK_APP_TOKEN") {
+		t.Errorf("/healthz = %d %q, want 503 naming SLACK_APP_TOKEN", code, body)
+	}
+	err := r.wait(t, 10*time.Second)
+	if err == nil || exitCode(err) == 0 || !strings.Contains(err.Error(), "missing_scope") {
+		t.Fatalf("run = %v (exit %d), want missing_scope and a non-zero exit", err, exitCode(err))
+	}
+}
