@@ -431,6 +431,9 @@ func CheckTokens(ctx context.Context, client *slack.Client, logger *slog.Logger,
 	if isAuthError(err) {
 		return fmt.Errorf("apps.connections.open: %w: check SLACK_APP_TOKEN", ErrInvalidAuth)
 	}
+	if cerr := connectError(err); cerr != nil {
+		return cerr
+	}
 	return err
 }
 

@@ -245,14 +245,24 @@ func TestCheckConfigTab(t *testing.T) {
 }
 
 // TestReadmeConfigFirst: the README shows the example config and the configuration reference before
-// the first command that takes a config file.
+// the first command (in a code block) that takes a config file.
 func TestReadmeConfigFirst(t *testing.T) {
 	b, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	first := strings.Index(readme, "-config ")
+	// The first command a reader would type that takes a config file: a line of a code block.
+	first, inCode, off := -1, false, 0
+	for line := range strings.SplitAfterSeq(readme, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		} else if inCode && strings.Contains(line, "-config ") {
+			first = off
+			break
+		}
+		off += len(line)
+	}
 	example := strings.Index(readme, "internbot.example.yaml")
 	reference := strings.Index(readme, "\n## Configuration")
 	if first < 0 || example < 0 || reference < 0 {

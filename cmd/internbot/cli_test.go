@@ -149,7 +149,7 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("remind: %v\n%s", err, stderr.String())
 	}
 	logs := stderr.String()
-	if !strings.Contains(logs, `"wait":"250ms"`) {
+	if !strings.Contains(logs, `"retry_in":"1s"`) {
 		t.Errorf("the retry's wait is not a readable duration:\n%s", logs)
 	}
 	if !strings.Contains(logs, "no reminder is due today") {
