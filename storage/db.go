@@ -53,7 +53,6 @@ func WithLogger(l *slog.Logger) Option {
 // connection in the pool; a one-off db.Exec would reach one.)
 const driverName = "sqlite3_internbot"
 
-//
 // The hook also caps the WAL file: journal_size_limit truncates it back to walCapBytes whenever it is
 // restarted after a complete checkpoint (the DSN has no parameter for it).
 func init() {
@@ -92,7 +91,7 @@ type DB struct {
 	scrubAfter time.Time // next attempt; only the checkpointer reads and writes it
 	scrubWait  time.Duration
 	// ckptErr is the last checkpoint's failure (nil after one succeeds), for the readiness probe.
-	ckptErr atomic.Pointer[error]
+	ckptErr         atomic.Pointer[error]
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
 
