@@ -504,7 +504,12 @@ func (db *DB) Path() string { return db.path }
 
 // Backup writes a consistent online copy of the database to dst with
 // VACUUM INTO. It refuses to overwrite dst (the error wraps fs.ErrExist).
-func (db *DB) Backup(ctx context.Context, dst string) error {
+//
+// The copy is written to a temporary file in dst's directory, synced, and
+// only then linked into place, so dst is either absent or a complete copy:
+// on any failure (a full disk, a cancelled context) the temporary file is
+// removed and nothing is left behind, and the same command can be retried.
+func (db *DB) Backup(ctx context.Context, dst string) (err error) {
 	if dst == "" {
 		return fmt.Errorf("backup: empty destination: %w", ErrInvalid)
 	}
@@ -512,17 +517,55 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("backup to %s: %w", dst, err)
+		}
+	}()
 	if _, err := os.Lstat(abs); err == nil {
-		return fmt.Errorf("backup to %s: %w", dst, fs.ErrExist)
+		return fs.ErrExist
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
-	// VACUUM INTO reads one snapshot, needs no write lock, and itself refuses
-	// a non-empty existing file, which closes the race with the check above.
-	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
-		return fmt.Errorf("backup to %s: %w", dst, err)
+	dir := filepath.Dir(abs)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".tmp-*")
+	if err != nil {
+		return err
 	}
-	return nil
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	// VACUUM INTO reads one snapshot and needs no write lock; it accepts the
+	// empty file CreateTemp made.
+	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		return err
+	}
+	if err := syncPath(tmp); err != nil {
+		return err
+	}
+	// A hard link refuses an existing dst atomically, where a rename would
+	// replace it.
+	if err := os.Link(tmp, abs); err != nil {
+		return err
+	}
+	if err := os.Remove(tmp); err != nil {
+		return err
+	}
+	return syncPath(dir)
+}
+
+// syncPath fsyncs a file or directory.
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // CheckWritable proves the database accepts writes: it takes the write lock,

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
 )
 
 // fileHits counts the occurrences of s in each of the database's files that exist.
@@ -99,5 +104,109 @@ func TestForgetLeavesNoBytes(t *testing.T) {
 	}
 	if h := fileHits(t, db, who); totalHits(h) != 0 {
 		t.Errorf("after a clean stop, the user id is still in the files: %v", h)
+	}
+}
+
+// smallDisk mounts a tmpfs of size bytes on a new directory, for a disk that fills up; it skips the test
+// where mounting is not permitted (not root). The mount goes away when the test ends.
+func smallDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill up (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes a file in dir that takes all but leave bytes of its free space.
+func fill(t *testing.T, dir string, leave int64) string {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	free := int64(st.Bavail)*int64(st.Bsize) - leave
+	path := filepath.Join(dir, "filler")
+	if err := os.WriteFile(path, make([]byte, max(free, 0)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestBackupFailureLeavesNothing: a backup into a directory that fills up fails with a clear error and
+// leaves no file behind (not an empty one, not a half copy); once there is room, the same command
+// succeeds and the copy holds the answers.
+func TestBackupFailureLeavesNothing(t *testing.T) {
+	emu := startEmulator(t)
+	db := filepath.Join(t.TempDir(), "internbot.db")
+	stop, stderr := startBot(t, emu, adminEnv(t, emu, db))
+	defer stop()
+	ts := pollMessage(t, emu)
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := emu.AddReaction(ctx, fmt.Sprintf("U%04d", i), "C0INTERN", ts, "white_check_mark"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := smallDisk(t, 4<<20)
+	filler := fill(t, dir, fi.Size()/2)
+	dst := filepath.Join(dir, "backup.db")
+	backup := func() error {
+		return run(ctx, []string{"internbot", "backup", "-db", db, dst}, env{}.get, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	}
+	err = backup()
+	if err == nil {
+		t.Fatal("the backup succeeded on a full disk: not the test this means")
+	}
+	t.Logf("backup on a full disk: %v", err)
+	if !strings.Contains(err.Error(), "backup to "+dst) {
+		t.Errorf("error %q does not name the destination", err)
+	}
+	if names := dirNames(t, dir); len(names) != 1 {
+		t.Errorf("the failed backup left files behind: %q", names)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := backup(); err != nil {
+		t.Fatalf("the retry with room to write: %v\n%s", err, stderr)
+	}
+	c, err := storage.Open(ctx, dst)
+	if err != nil {
+		t.Fatalf("the backup does not open: %v", err)
+	}
+	defer c.Close()
+	p, err := c.PollByMessage(ctx, "C0INTERN", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if answers, err := c.Answers(ctx, p.ID); err != nil || len(answers) != 20 {
+		t.Errorf("the backup has %d answers (%v), want 20", len(answers), err)
+	}
+	if err := backup(); err == nil || !errors.Is(err, fs.ErrExist) {
+		t.Errorf("a backup over an existing file: %v, want it refused", err)
 	}
 }
