@@ -168,11 +168,20 @@ type prepared struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	db     *storage.DB
+	lock   *storage.RunLock // nil unless asked for
 }
 
-// prepare parses f from args, checks the tokens with checkTokens, loads the configuration and opens the
-// database. The caller closes p.db.
-func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, stderr io.Writer) (*prepared, error) {
+// close closes the database, then releases the run lock.
+func (p *prepared) close() {
+	p.db.Close()
+	if p.lock != nil {
+		p.lock.Close()
+	}
+}
+
+// prepare parses f from args, checks the tokens with checkTokens, loads the configuration, takes the
+// database's run lock if lock is set, and opens the database. The caller calls p.close.
+func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, lock bool, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -188,19 +197,30 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var l *storage.RunLock
+	if lock {
+		if l, err = storage.LockRun(f.db); err != nil {
+			return nil, err
+		}
+	}
 	db, err := storage.Open(ctx, f.db, storage.WithLogger(logger))
 	if err != nil {
+		if l != nil {
+			l.Close()
+		}
 		return nil, err
 	}
-	return &prepared{flags: f, cfg: cfg, logger: logger, db: db}, nil
+	return &prepared{flags: f, cfg: cfg, logger: logger, db: db, lock: l}, nil
 }
 
 func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, stderr)
+	// The run lock: a second bot on the same database would ack events and answer commands for
+	// polls it does not know about.
+	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, true, stderr)
 	if err != nil {
 		return err
 	}
-	defer p.db.Close()
+	defer p.close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger, Metrics: bot.NewMetrics(reg)})
@@ -245,11 +265,11 @@ func slackClient(env config.Env) *slack.Client {
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one.
 func remind(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
-	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, stderr)
+	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, false, stderr)
 	if err != nil {
 		return err
 	}
-	defer p.db.Close()
+	defer p.close()
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: slackClient(env), Logger: p.logger})
 	if err != nil {
 		return err
@@ -314,6 +334,13 @@ func runConsole(ctx context.Context, env config.Env, args []string, stdin io.Rea
 		level = slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if f.db != "" { // a bot on a database file: the same lock as run's
+		l, err := storage.LockRun(f.db)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+	}
 	return console.Run(ctx, console.Options{Config: cfg, DBPath: f.db, In: stdin, Out: stdout, Logger: logger})
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/internbot/internbot/slackemu"
 	"github.com/internbot/internbot/storage"
@@ -208,5 +209,78 @@ func TestBackupFailureLeavesNothing(t *testing.T) {
 	}
 	if err := backup(); err == nil || !errors.Is(err, fs.ErrExist) {
 		t.Errorf("a backup over an existing file: %v, want it refused", err)
+	}
+}
+
+// TestSecondRunRefused, with the built binary: a second `internbot run` (or `console`) on a database a
+// running bot serves exits at once, non-zero, naming the holder's host and pid, and never connects;
+// export, backup and remind work beside the running bot; and once the first is killed with SIGKILL the
+// lock is free again.
+func TestSecondRunRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := internbotBinary(t)
+	emu := startEmulator(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "internbot.db")
+	e := adminEnv(t, emu, db)
+	e["INTERNBOT_LOG_LEVEL"] = "warn"
+	first := startChild(t, emu, bin, e)
+	ts := pollMessage(t, emu)
+	if _, err := emu.AddReaction(context.Background(), "U0001", "C0INTERN", ts, "white_check_mark"); err != nil {
+		t.Fatal(err)
+	}
+
+	runBin := func(args ...string) (string, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		for k, v := range e {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Stdin = strings.NewReader("")
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("internbot %s still running after 15 s:\n%s", args[0], out)
+		}
+		return string(out), err
+	}
+	host, _ := os.Hostname()
+	conns := emu.Connections()
+	for _, args := range [][]string{{"run"}, {"console", "-db", db}} {
+		out, err := runBin(args...)
+		if err == nil {
+			t.Fatalf("a second internbot %s on the same database succeeded:\n%s", args[0], out)
+		}
+		for _, want := range []string{"in use", db, "host " + host, fmt.Sprintf("pid %d", first.cmd.Process.Pid)} {
+			if !strings.Contains(out, want) {
+				t.Errorf("internbot %s: the refusal lacks %q:\n%s", args[0], want, out)
+			}
+		}
+	}
+	if n := emu.Connections(); n != conns {
+		t.Errorf("a refused run connected to Slack (%d connections, want %d)", n, conns)
+	}
+
+	if out, err := runBin("export", "-db", db); err != nil || !strings.Contains(out, "U0001") {
+		t.Errorf("export beside the running bot: %v\n%s", err, out)
+	}
+	if out, err := runBin("backup", "-db", db, filepath.Join(dir, "copy.db")); err != nil {
+		t.Errorf("backup beside the running bot: %v\n%s", err, out)
+	}
+	if out, err := runBin("remind", "-db", db); err != nil {
+		t.Errorf("remind beside the running bot: %v\n%s", err, out)
+	}
+
+	if err := first.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+	second := startChild(t, emu, bin, e) // fails the test if it does not connect
+	second.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-second.done; err != nil {
+		t.Errorf("the run after the first was killed: %v\n%s", err, second.stderr)
 	}
 }
