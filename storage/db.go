@@ -568,19 +568,24 @@ func syncPath(p string) error {
 	return f.Sync()
 }
 
-// CheckWritable proves the database accepts writes: it takes the write lock,
-// dirties a page and rolls back. Useful for a readiness probe.
+// CheckWritable proves the database accepts writes the way the bot's own writes need: it commits a
+// heartbeat row (a real write to the WAL, so a full disk or a read-only file system fails it), and it
+// reports the last WAL checkpoint's failure, if the last one failed: a database that cannot grow its
+// file cannot take its WAL back either, and commits fail soon after. Useful for a readiness probe.
 func (db *DB) CheckWritable(ctx context.Context) error {
+	if p := db.ckptErr.Load(); p != nil {
+		return fmt.Errorf("check writable: wal checkpoint: %w", *p)
+	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx,
-		`UPDATE migrations SET applied_at = applied_at WHERE name = (SELECT min(name) FROM migrations)`); err != nil {
+		`INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, tx.nowText); err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
-	if err := tx.Rollback(); err != nil {
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
 	return nil

@@ -33,6 +33,7 @@
 //     the facts.
 //   - deadlines; reminders (one row per deadline and local day); dm_plans
 //     and dms (the recipients of a day's reminder DMs); prefs.
+//   - heartbeat: one row CheckWritable rewrites and commits.
 //
 // # Answers
 //

@@ -284,3 +284,48 @@ func TestSecondRunRefused(t *testing.T) {
 		t.Errorf("the run after the first was killed: %v\n%s", err, second.stderr)
 	}
 }
+
+// TestReadyzFullDisk: with the database on a disk that fills up while the bot runs, /readyz turns 503
+// and says why once commits fail (here: reactions from new users need room the disk no longer has),
+// and 200 again once there is room.
+func TestReadyzFullDisk(t *testing.T) {
+	emu := startEmulator(t)
+	db := filepath.Join(smallDisk(t, 4<<20), "internbot.db")
+	r := startRun(t, adminEnv(t, emu, db), "-http", "127.0.0.1:0")
+	base := httpBase(t, r)
+	pollUntil(t, 10*time.Second, "/readyz 200", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 }, r.stderr)
+	ts := pollMessage(t, emu)
+
+	filler := fill(t, filepath.Dir(db), 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range 3000 {
+		if _, err := emu.Send(ctx, emu.ReactionEvent(fmt.Sprintf("UFULL%05d", i), "C0INTERN", ts, "white_check_mark", true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var body string
+	pollUntil(t, 20*time.Second, "/readyz 503 on a full disk", func() bool {
+		var code int
+		code, body = get(t, base+"/readyz")
+		return code == 503
+	}, r.stderr)
+	if !strings.Contains(body, "database: ") || !strings.Contains(body, "full") {
+		t.Errorf("/readyz body on a full disk = %q, want the database's reason", body)
+	}
+	t.Logf("/readyz on a full disk: %s", body)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, 20*time.Second, "/readyz 200 with room again", func() bool {
+		code, b := get(t, base+"/readyz")
+		body = b
+		return code == 200
+	}, r.stderr)
+	cancel()
+	r.cancel()
+	if err := r.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
