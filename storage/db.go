@@ -85,8 +85,9 @@ type DB struct {
 	commits         atomic.Int64     // write transactions committed, so idle time costs no checkpoints
 	checkpoints     atomic.Int64     // checkpoints run, for tests
 	pageSize        int64
-	// scrub is set when deleted data may still be in old WAL frames (ForgetUser could not truncate
-	// the WAL at once): the checkpointer keeps trying, with backoff, until a TRUNCATE completes.
+	// scrub is set when the WAL must be truncated and could not be at once (deleted data may still
+	// be in old frames after ForgetUser, or the WAL is over its cap): the checkpointer keeps trying,
+	// with backoff, until a TRUNCATE completes.
 	scrub      atomic.Bool
 	scrubAfter time.Time // next attempt; only the checkpointer reads and writes it
 	scrubWait  time.Duration
@@ -194,27 +195,28 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			continue
 		}
 		db.checkpoints.Add(1)
-		if frames*db.pageSize > walCapBytes && done < frames {
-			if ok, err := db.truncateWAL(ctx); err != nil || !ok {
-				db.log.Warn("the wal is over its cap and could not be truncated", "frames", frames, "err", err)
+		if frames*db.pageSize > walCapBytes && done < frames && !db.scrub.Load() {
+			if ok, err := db.truncateWAL(ctx); !ok {
+				db.log.Warn("the wal is over its cap and readers keep it from being truncated; retrying with backoff", "frames", frames, "err", err)
+				db.scrub.Store(true)
 			}
 		}
 	}
 }
 
-// retryScrub is the checkpointer's retry of a TRUNCATE that ForgetUser could not complete, backing off
-// from 1 s to a minute (a process like Litestream holds a read transaction almost all the time).
+// retryScrub is the checkpointer's retry of a TRUNCATE that could not complete, backing off from 1 s to
+// a minute (Litestream, for one, holds a read transaction almost all the time).
 func (db *DB) retryScrub(ctx context.Context) {
 	ok, err := db.truncateWAL(ctx)
 	if ok {
 		db.scrub.Store(false)
 		db.scrubWait = 0
-		db.log.Info("wal truncated: deleted data is gone from the wal")
+		db.log.Info("wal truncated")
 		return
 	}
 	db.scrubWait = min(max(2*db.scrubWait, time.Second), time.Minute)
 	db.scrubAfter = db.now().Add(db.scrubWait)
-	db.log.Warn("wal still holds deleted data: readers keep it from being truncated", "retry_in", db.scrubWait, "err", err)
+	db.log.Warn("readers keep the wal from being truncated", "retry_in", db.scrubWait, "err", err)
 }
 
 func (db *DB) setCheckpointErr(err error) {
