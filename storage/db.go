@@ -53,16 +53,29 @@ func WithLogger(l *slog.Logger) Option {
 // connection in the pool; a one-off db.Exec would reach one.)
 const driverName = "sqlite3_internbot"
 
+// The hook also caps the WAL file: journal_size_limit truncates it back to walCapBytes whenever it is
+// restarted after a complete checkpoint (the DSN has no parameter for it).
 func init() {
 	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", walCapBytes), nil)
 		return err
 	}})
 }
 
+// walCapBytes caps the WAL: the file is truncated back to it when it restarts, and when a checkpoint
+// leaves more than this in it (readers kept it from completing), the checkpointer forces a TRUNCATE
+// checkpoint. 16 MiB is about four seconds of the load test's writes.
+const walCapBytes = 16 << 20
+
+// truncateBusy is how long a TRUNCATE checkpoint waits for readers and other processes' writers
+// (SQLite's busy handler, on the checkpointer's own connection) before it gives up for this attempt:
+// it holds the write lock meanwhile, so it must be short.
+const truncateBusy = 50 * time.Millisecond
+
 // DB is the internbot database. It is safe for concurrent use.
 type DB struct {
 	db   *sql.DB
+	ckpt *sql.DB // one connection, with a short busy timeout, for TRUNCATE checkpoints
 	path string
 	now  func() time.Time
 	log  *slog.Logger
@@ -71,6 +84,15 @@ type DB struct {
 	checkpointTicks <-chan time.Time // nil: a ticker every checkpointEvery (tests inject ticks)
 	commits         atomic.Int64     // write transactions committed, so idle time costs no checkpoints
 	checkpoints     atomic.Int64     // checkpoints run, for tests
+	pageSize        int64
+	// scrub is set when the WAL must be truncated and could not be at once (deleted data may still
+	// be in old frames after ForgetUser, or the WAL is over its cap): the checkpointer keeps trying,
+	// with backoff, until a TRUNCATE completes.
+	scrub      atomic.Bool
+	scrubAfter time.Time // next attempt; only the checkpointer reads and writes it
+	scrubWait  time.Duration
+	// ckptErr is the last checkpoint's failure (nil after one succeeds), for the readiness probe.
+	ckptErr         atomic.Pointer[error]
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
 
@@ -110,6 +132,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
+	ckptDSN, _ := checkpointDSN(path)
+	if db.ckpt, err = sql.Open(driverName, ckptDSN); err != nil {
+		db.db.Close()
+		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	db.ckpt.SetMaxOpenConns(1)
 	// WAL: any number of readers alongside one writer. Writes are serialized
 	// by writeSem anyway, so the pool only needs room for the writer plus
 	// some concurrent readers. Connections are kept: each new one re-runs
@@ -119,6 +147,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	db.db.SetMaxIdleConns(n)
 
 	if err := db.open(ctx); err != nil {
+		db.ckpt.Close()
 		db.db.Close()
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
@@ -129,7 +158,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 }
 
 // checkpointLoop copies the WAL back into the database file once per interval in which something was
-// committed. PASSIVE never blocks writers or readers: it copies what it can.
+// committed. PASSIVE never blocks writers or readers: it copies what it can. Two things make it force a
+// TRUNCATE checkpoint instead, which empties the WAL file but briefly holds the write lock: a WAL left
+// longer than walCapBytes (readers kept PASSIVE from completing), and a pending scrub after ForgetUser.
 func (db *DB) checkpointLoop(ctx context.Context) {
 	defer close(db.checkpointsDone)
 	ticks := db.checkpointTicks
@@ -145,21 +176,104 @@ func (db *DB) checkpointLoop(ctx context.Context) {
 			return
 		case <-ticks:
 		}
+		if db.scrub.Load() && !db.now().Before(db.scrubAfter) {
+			db.retryScrub(ctx)
+		}
 		n := db.commits.Load()
 		if n == seen {
 			continue
 		}
 		seen = n
-		if _, err := db.db.ExecContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && ctx.Err() == nil {
+		var busy, frames, done int64
+		err := db.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &done)
+		if ctx.Err() != nil {
+			return
+		}
+		db.setCheckpointErr(err)
+		if err != nil {
 			db.log.Warn("wal checkpoint", "err", err)
 			continue
 		}
 		db.checkpoints.Add(1)
+		if frames*db.pageSize > walCapBytes && done < frames && !db.scrub.Load() {
+			if ok, err := db.truncateWAL(ctx); !ok {
+				db.log.Warn("the wal is over its cap and readers keep it from being truncated; retrying with backoff", "frames", frames, "err", err)
+				db.scrub.Store(true)
+			}
+		}
 	}
 }
 
-// dsnParams are the project's one set of connection settings.
-const dsnParams = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+// retryScrub is the checkpointer's retry of a TRUNCATE that could not complete, backing off from 1 s to
+// a minute (Litestream, for one, holds a read transaction almost all the time).
+func (db *DB) retryScrub(ctx context.Context) {
+	ok, err := db.truncateWAL(ctx)
+	if ok {
+		db.scrub.Store(false)
+		db.scrubWait = 0
+		db.log.Info("wal truncated")
+		return
+	}
+	db.scrubWait = min(max(2*db.scrubWait, time.Second), time.Minute)
+	db.scrubAfter = db.now().Add(db.scrubWait)
+	db.log.Warn("readers keep the wal from being truncated", "retry_in", db.scrubWait, "err", err)
+}
+
+func (db *DB) setCheckpointErr(err error) {
+	if err == nil {
+		db.ckptErr.Store(nil)
+		return
+	}
+	db.ckptErr.Store(&err)
+}
+
+// truncateWAL runs a TRUNCATE checkpoint: the whole WAL goes into the database file and the WAL file
+// is cut to zero bytes, so no old page image survives in it. It holds this process's write slot, so
+// the process's own writers queue in Go meanwhile, and gives up after truncateBusy if readers or
+// another process hold on. It reports whether the checkpoint completed.
+func (db *DB) truncateWAL(ctx context.Context) (bool, error) {
+	select {
+	case db.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-db.writeSem }()
+	var busy, frames, done int64
+	if err := db.ckpt.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &done); err != nil {
+		db.setCheckpointErr(err)
+		return false, fmt.Errorf("wal checkpoint: %w", err)
+	}
+	db.setCheckpointErr(nil)
+	db.checkpoints.Add(1)
+	return busy == 0, nil
+}
+
+// scrubWAL truncates the WAL after a delete that must not linger (ForgetUser). Readers usually finish
+// within milliseconds, so it tries for about a second; past that it leaves the retries to the
+// checkpointer and returns.
+func (db *DB) scrubWAL(ctx context.Context) {
+	for i := range 10 {
+		ok, err := db.truncateWAL(ctx)
+		if ok {
+			return
+		}
+		if err != nil || ctx.Err() != nil {
+			break
+		}
+		t := time.NewTimer(time.Duration(i+1) * 10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	db.log.Warn("wal still holds deleted data: the checkpointer will truncate it as soon as readers let it")
+	db.scrub.Store(true)
+}
+
+// dsnParams are the project's one set of connection settings. secure_delete overwrites deleted rows,
+// index entries and freed pages with zeros, so what ForgetUser deletes is not left in free space.
+const dsnParams = "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_secure_delete=on"
 
 // dataSourceName builds the one DSN the project uses.
 func dataSourceName(p string) (string, error) {
@@ -168,6 +282,12 @@ func dataSourceName(p string) (string, error) {
 		return "", err
 	}
 	return uri + "?" + dsnParams, nil
+}
+
+// checkpointDSN is dataSourceName with the busy timeout of TRUNCATE checkpoints.
+func checkpointDSN(p string) (string, error) {
+	dsn, err := dataSourceName(p)
+	return strings.Replace(dsn, "_busy_timeout=5000", fmt.Sprintf("_busy_timeout=%d", truncateBusy.Milliseconds()), 1), err
 }
 
 // fileURI turns a path into a SQLite URI filename: '%', '?' and '#' (and
@@ -210,6 +330,9 @@ func (db *DB) open(ctx context.Context) error {
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal_mode is %q, want wal (WAL needs a local filesystem with shared memory)", mode)
+	}
+	if err := db.db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&db.pageSize); err != nil {
+		return err
 	}
 	return db.migrate(ctx, names)
 }
@@ -371,6 +494,7 @@ func (db *DB) applyMigration(ctx context.Context, name string) error {
 func (db *DB) Close() error {
 	db.stopCheckpoints()
 	<-db.checkpointsDone
+	db.ckpt.Close()
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close db: %w", err)
 	}
@@ -382,7 +506,12 @@ func (db *DB) Path() string { return db.path }
 
 // Backup writes a consistent online copy of the database to dst with
 // VACUUM INTO. It refuses to overwrite dst (the error wraps fs.ErrExist).
-func (db *DB) Backup(ctx context.Context, dst string) error {
+//
+// The copy is written to a temporary file in dst's directory, synced, and
+// only then linked into place, so dst is either absent or a complete copy:
+// on any failure (a full disk, a cancelled context) the temporary file is
+// removed and nothing is left behind, and the same command can be retried.
+func (db *DB) Backup(ctx context.Context, dst string) (err error) {
 	if dst == "" {
 		return fmt.Errorf("backup: empty destination: %w", ErrInvalid)
 	}
@@ -390,32 +519,75 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("backup to %s: %w", dst, err)
+		}
+	}()
 	if _, err := os.Lstat(abs); err == nil {
-		return fmt.Errorf("backup to %s: %w", dst, fs.ErrExist)
+		return fs.ErrExist
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("backup: %w", err)
+		return err
 	}
-	// VACUUM INTO reads one snapshot, needs no write lock, and itself refuses
-	// a non-empty existing file, which closes the race with the check above.
-	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, abs); err != nil {
-		return fmt.Errorf("backup to %s: %w", dst, err)
+	dir := filepath.Dir(abs)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(abs)+".tmp-*")
+	if err != nil {
+		return err
 	}
-	return nil
+	tmp := f.Name()
+	f.Close()
+	defer func() {
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}()
+	// VACUUM INTO reads one snapshot and needs no write lock; it accepts the
+	// empty file CreateTemp made.
+	if _, err := db.db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+		return err
+	}
+	if err := syncPath(tmp); err != nil {
+		return err
+	}
+	// A hard link refuses an existing dst atomically, where a rename would
+	// replace it.
+	if err := os.Link(tmp, abs); err != nil {
+		return err
+	}
+	if err := os.Remove(tmp); err != nil {
+		return err
+	}
+	return syncPath(dir)
 }
 
-// CheckWritable proves the database accepts writes: it takes the write lock,
-// dirties a page and rolls back. Useful for a readiness probe.
+// syncPath fsyncs a file or directory.
+func syncPath(p string) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// CheckWritable proves the database accepts writes the way the bot's own writes need: it commits a
+// heartbeat row (a real write to the WAL, so a full disk or a read-only file system fails it), and it
+// reports the last WAL checkpoint's failure, if the last one failed: a database that cannot grow its
+// file cannot take its WAL back either, and commits fail soon after. Useful for a readiness probe.
 func (db *DB) CheckWritable(ctx context.Context) error {
+	if p := db.ckptErr.Load(); p != nil {
+		return fmt.Errorf("check writable: wal checkpoint: %w", *p)
+	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx,
-		`UPDATE migrations SET applied_at = applied_at WHERE name = (SELECT min(name) FROM migrations)`); err != nil {
+		`INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, tx.nowText); err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
-	if err := tx.Rollback(); err != nil {
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("check writable: %w", err)
 	}
 	return nil

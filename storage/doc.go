@@ -17,6 +17,16 @@
 // as WAL allows); reads are single statements on the connection pool and run
 // alongside the writer and other processes.
 //
+// secure_delete is on, so deleted content is overwritten with zeros. SQLite's
+// automatic checkpoint is off; a goroutine runs PASSIVE checkpoints after
+// writes (they never block, and never pass a reader such as Litestream), and
+// TRUNCATE ones, which empty the WAL file, after ForgetUser and when the WAL
+// exceeds its cap, retried with backoff while readers block them.
+// journal_size_limit caps the WAL file between checkpoints.
+//
+// LockRun is the run lock: an flock on PATH.lock held by the one process that
+// serves the database.
+//
 // # Schema
 //
 //   - polls, poll_options: a poll and the options it was created with. A
@@ -33,6 +43,7 @@
 //     the facts.
 //   - deadlines; reminders (one row per deadline and local day); dm_plans
 //     and dms (the recipients of a day's reminder DMs); prefs.
+//   - heartbeat: one row CheckWritable rewrites and commits.
 //
 // # Answers
 //

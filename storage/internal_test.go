@@ -1,15 +1,18 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
 
 func TestDataSourceName(t *testing.T) {
-	const params = "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	const params = "?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_secure_delete=on"
 	for _, tt := range []struct{ path, want string }{
 		{"/var/lib/internbot/internbot.db", "file:/var/lib/internbot/internbot.db" + params},
 		{"/tmp/a b/x.db", "file:/tmp/a b/x.db" + params},
@@ -101,6 +104,9 @@ func TestCheckpointOffTheCommitPath(t *testing.T) {
 		if err := conns[i].QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("connection %d: wal_autocheckpoint = %d, %v; want 0", i, n, err)
 		}
+		if err := conns[i].QueryRowContext(ctx, `PRAGMA journal_size_limit`).Scan(&n); err != nil || n != walCapBytes {
+			t.Fatalf("connection %d: journal_size_limit = %d, %v; want %d", i, n, err, walCapBytes)
+		}
 	}
 	for _, c := range conns {
 		c.Close()
@@ -121,5 +127,76 @@ func TestCheckpointOffTheCommitPath(t *testing.T) {
 	tick()
 	if n := db.checkpoints.Load(); n != base+1 {
 		t.Fatalf("%d checkpoints after a write, want 1", n-base)
+	}
+}
+
+// TestForgetScrubWaitsForReaders: a reader holding a snapshot (as Litestream does all the time) keeps
+// ForgetUser's TRUNCATE checkpoint from completing; the user's bytes stay in the WAL until the reader
+// lets go, and then the checkpointer's retry (on the injected clock's backoff) empties the WAL.
+func TestForgetScrubWaitsForReaders(t *testing.T) {
+	ctx := context.Background()
+	ticks := make(chan time.Time)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	path := filepath.Join(t.TempDir(), "x.db")
+	db, err := Open(ctx, path, func(db *DB) { db.checkpointTicks = ticks; db.now = clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tick := func() { ticks <- time.Time{}; ticks <- time.Time{} }
+	const who = "U0SCRUBME"
+	if err := db.SetRemindersOff(ctx, who, true); err != nil {
+		t.Fatal(err)
+	}
+	walHits := func() int {
+		b, err := os.ReadFile(path + "-wal")
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return bytes.Count(b, []byte(who))
+	}
+	if walHits() == 0 {
+		t.Fatal("the user is not in the WAL before forget: not the test this means")
+	}
+
+	reader, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	rtx, err := reader.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := rtx.QueryRow(`SELECT count(*) FROM prefs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ForgetUser(ctx, who); err != nil {
+		t.Fatal(err)
+	}
+	if !db.scrub.Load() {
+		t.Fatal("the scrub is not pending although a reader blocked the TRUNCATE")
+	}
+	tick()
+	if !db.scrub.Load() {
+		t.Fatal("the scrub completed while the reader still held its snapshot")
+	}
+	rtx.Rollback()
+	tick() // backoff: not yet
+	if !db.scrub.Load() {
+		t.Fatal("the checkpointer retried before its backoff ran out")
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	tick()
+	if db.scrub.Load() {
+		t.Fatal("the scrub is still pending with no reader left")
+	}
+	if n := walHits(); n != 0 {
+		t.Errorf("the user id is in the WAL %d times after the scrub", n)
 	}
 }

@@ -569,8 +569,11 @@ func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]A
 }
 
 // ForgetUser deletes everything stored about a user: reaction facts and
-// events, answers, preferences and DM bookkeeping. Polls and deadlines the
-// user created keep their CreatedBy.
+// events (the raw log, with their event ids), answers, preferences and DM
+// bookkeeping; polls and deadlines the user created lose their CreatedBy.
+// The bytes go too: secure_delete zeroes the deleted cells and freed pages,
+// and a TRUNCATE checkpoint empties the WAL of the page images that held
+// them (retried by the checkpointer if readers block it for long).
 func (db *DB) ForgetUser(ctx context.Context, user string) error {
 	if user == "" {
 		return fmt.Errorf("forget user: empty user: %w", ErrInvalid)
@@ -586,12 +589,18 @@ func (db *DB) ForgetUser(ctx context.Context, user string) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("forget user: %w", err)
 	}
+	db.scrubWAL(ctx)
 	return nil
 }
 
 func forgetUser(ctx context.Context, tx *tx, user string) error {
 	for _, table := range []string{"reaction_facts", "reaction_events", "answers", "prefs", "dms"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, user); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	for _, table := range []string{"polls", "deadlines"} {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET created_by = '' WHERE created_by = ?`, user); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
 	}

@@ -302,6 +302,7 @@ type prepared struct {
 	cfg    *config.Config
 	logger *slog.Logger
 	db     *storage.DB
+	lock   *storage.RunLock // nil unless asked for
 }
 
 // readableDurations makes JSON logs show durations as "250ms" rather than 250000000 (nanoseconds).
@@ -312,9 +313,18 @@ func readableDurations(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, asks
-// Slack about the tokens with verify (if not nil) and opens the database. The caller closes p.db.
-func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, verify func(context.Context, *slog.Logger) error, stderr io.Writer) (*prepared, error) {
+// close closes the database, then releases the run lock.
+func (p *prepared) close() {
+	p.db.Close()
+	if p.lock != nil {
+		p.lock.Close()
+	}
+}
+
+// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, takes
+// the database's run lock if lock is set, asks Slack about the tokens with verify (if not nil) and
+// opens the database. The caller calls p.close.
+func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, lock bool, verify func(context.Context, *slog.Logger) error, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
@@ -330,17 +340,29 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}))
+	var l *storage.RunLock
+	if lock {
+		if l, err = storage.LockRun(f.db); err != nil {
+			return nil, err
+		}
+	}
 	if verify != nil {
 		// Before the database file exists: a token Slack refuses leaves nothing behind.
 		if err := verify(ctx, logger); err != nil {
+			if l != nil {
+				l.Close()
+			}
 			return nil, err
 		}
 	}
 	db, err := storage.Open(ctx, f.db, storage.WithLogger(logger))
 	if err != nil {
+		if l != nil {
+			l.Close()
+		}
 		return nil, err
 	}
-	return &prepared{flags: f, cfg: cfg, logger: logger, db: db}, nil
+	return &prepared{flags: f, cfg: cfg, logger: logger, db: db, lock: l}, nil
 }
 
 func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
@@ -348,11 +370,13 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, true)
 	}
-	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, verify, stderr)
+	// The run lock: a second bot on the same database would ack events and answer commands for
+	// polls it does not know about.
+	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, true, verify, stderr)
 	if err != nil {
 		return err
 	}
-	defer p.db.Close()
+	defer p.close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger, Metrics: bot.NewMetrics(reg)})
@@ -406,11 +430,11 @@ func remind(ctx context.Context, env config.Env, args []string, stdout, stderr i
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, false)
 	}
-	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, verify, stderr)
+	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, false, verify, stderr)
 	if err != nil {
 		return err
 	}
-	defer p.db.Close()
+	defer p.close()
 	b, err := bot.New(bot.Options{Config: p.cfg, Store: p.db, Client: client, SlackClock: clock, Logger: p.logger})
 	if err != nil {
 		return err
@@ -497,6 +521,13 @@ func runConsole(ctx context.Context, env config.Env, args []string, stdin io.Rea
 	f.fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "log-level" })
 	if !explicit {
 		level = slog.LevelWarn
+	}
+	if f.db != "" { // a bot on a database file: the same lock as run's
+		l, err := storage.LockRun(f.db)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
 	}
 	return console.Run(ctx, console.Options{Config: cfg, DBPath: f.db, In: stdin, Out: stdout, Log: stderr, LogLevel: level})
 }
