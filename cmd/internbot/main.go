@@ -100,6 +100,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return healthcheck(ctx, rest, stderr)
 	case "load":
 		return loadCmd(ctx, rest, stdout, stderr)
+	case "ack-peer":
+		// Not in the usage: the ack-only peer that `load -compare` runs as a child, as it runs the bot.
+		if len(rest) > 0 {
+			return usageError(fmt.Errorf("ack-peer: unexpected argument %q", rest[0]))
+		}
+		if env.AppToken == "" {
+			return usageError(errors.New("ack-peer: SLACK_APP_TOKEN is not set (internbot load -compare sets it)"))
+		}
+		return loadtest.AckPeer(ctx, env.AppToken, env.APIURL)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -375,9 +384,11 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.Commands, "commands", 2000, "slash commands to send")
 	fs.IntVar(&o.Outstanding, "outstanding", 64, "envelopes in flight at once")
 	fs.IntVar(&o.Users, "users", 500, "distinct users reacting")
-	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up on a run after this long")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
+	fs.BoolVar(&o.Compare, "compare", false, "also run the same load against an ack-only peer (\"BIN ack-peer\", or in-process with -inprocess) and print the bot's rate as a ratio of the peer's")
+	fs.IntVar(&o.Rounds, "rounds", 1, "with -compare, alternate peer and bot runs this many times and print the median ratio")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return &exitError{code: 0, err: errors.New("")}
