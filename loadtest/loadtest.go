@@ -51,7 +51,7 @@ type Options struct {
 	// process with InProcess), alternating peer and bot for Rounds rounds, and prints the bot's rate
 	// as a ratio of the peer's: how close the bot comes to what the machine can do.
 	Compare bool
-	Rounds  int
+	Rounds  int // at least 1; more only with Compare
 }
 
 // Validate checks the options, with messages fit for the command line.
