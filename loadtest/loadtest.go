@@ -43,9 +43,15 @@ type Options struct {
 	Commands    int
 	Outstanding int
 	Users       int
-	Timeout     time.Duration
-	CPUProfile  string // write a CPU profile of this process here
-	MemProfile  string // write a heap profile of this process here at the end
+	Timeout     time.Duration // for each run
+	CPUProfile  string        // write a CPU profile of this process here
+	MemProfile  string        // write a heap profile of this process here at the end
+
+	// Compare also runs the same driver against an ack-only peer (AckPeer: "BIN ack-peer", or in this
+	// process with InProcess), alternating peer and bot for Rounds rounds, and prints the bot's rate
+	// as a ratio of the peer's: how close the bot comes to what the machine can do.
+	Compare bool
+	Rounds  int // at least 1; more only with Compare
 }
 
 // Validate checks the options, with messages fit for the command line.
@@ -57,18 +63,102 @@ func (o Options) Validate() error {
 		return errors.New("load: -outstanding, -users and -timeout must be positive")
 	case (o.Bin == "") == (o.InProcess == nil):
 		return errors.New("load: -bin and -inprocess exclude each other")
+	case o.Rounds < 1:
+		return errors.New("load: -rounds must be positive")
+	case o.Rounds > 1 && !o.Compare:
+		return errors.New("load: -rounds alternates the bot with the ack-only peer; it needs -compare")
 	}
 	return nil
 }
 
-// Run measures the bot and writes the report to stdout.
+// Run measures the bot (and with Compare, the ack-only peer) and writes the report to stdout.
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	bot := target{name: "bot", bin: o.Bin, args: []string{"run"}, inProcess: o.InProcess, bot: true}
+	if !o.Compare {
+		_, err := runTimed(ctx, o, bot, stdout)
+		return err
+	}
+	// The peer is a child process exactly as the bot is (or in this process exactly as the bot is), so
+	// that both pay the same for crossing loopback and share the machine with the same driver.
+	peer := target{name: "ack-only peer", bin: o.Bin, args: []string{"ack-peer"}}
+	if o.InProcess != nil {
+		peer.inProcess = func(ctx context.Context, getenv func(string) string, log io.Writer) error {
+			return AckPeer(ctx, getenv("SLACK_APP_TOKEN"), getenv("SLACK_API_URL"))
+		}
+	}
+	var rounds [][2]summary // peer, bot
+	for i := range o.Rounds {
+		var r [2]summary
+		for j, t := range []target{peer, bot} {
+			fmt.Fprintf(stdout, "== round %d of %d: %s ==\n", i+1, o.Rounds, t.name)
+			var err error
+			if r[j], err = runTimed(ctx, o, t, stdout); err != nil {
+				return fmt.Errorf("round %d, %s: %w", i+1, t.name, err)
+			}
+		}
+		rounds = append(rounds, r)
+	}
+	printComparison(stdout, o, rounds)
+	return nil
+}
+
+// runTimed is one run, bounded by o.Timeout.
+func runTimed(ctx context.Context, o Options, t target, stdout io.Writer) (summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	return runLoad(ctx, o, stdout)
+	return runLoad(ctx, o, t, stdout)
+}
+
+// target is what a run drives: the bot, or the ack-only peer.
+type target struct {
+	name      string
+	bin       string   // run as "bin args..." unless inProcess is set
+	args      []string //
+	inProcess func(ctx context.Context, getenv func(string) string, log io.Writer) error
+	bot       bool // the bot: it posts the poll, answers commands and stores answers
+}
+
+// summary is what the comparison needs of a run.
+type summary struct {
+	rate       float64          // acked envelopes per second
+	p99        [2]time.Duration // reactions, slash commands
+	acked, all int
+}
+
+func printComparison(w io.Writer, o Options, rounds [][2]summary) {
+	fmt.Fprintf(w, "bot vs ack-only peer: same driver, same %d reaction events + %d slash commands, %d outstanding\n",
+		o.Events, o.Commands, o.Outstanding)
+	fmt.Fprintf(w, "  %-5s  %12s  %12s  %8s  %21s  %21s\n", "round", "peer env/s", "bot env/s", "bot/peer",
+		"reactions p99 peer/bot", "commands p99 peer/bot")
+	ratios := make([]float64, 0, len(rounds))
+	for i, r := range rounds {
+		peer, bot := r[0], r[1]
+		ratio := bot.rate / peer.rate
+		ratios = append(ratios, ratio)
+		fmt.Fprintf(w, "  %-5d  %12.0f  %12.0f  %8.2f  %21s  %21s\n", i+1, peer.rate, bot.rate, ratio,
+			pctD(peer.p99[0])+" / "+pctD(bot.p99[0]), pctD(peer.p99[1])+" / "+pctD(bot.p99[1]))
+	}
+	slices.Sort(ratios)
+	m := ratios[len(ratios)/2]
+	if len(ratios)%2 == 0 {
+		m = (ratios[len(ratios)/2-1] + m) / 2
+	}
+	fmt.Fprintf(w, "median bot/peer rate over %d rounds: %.2f (the bot acks at %.2fx the rate of a peer that only acks)\n",
+		len(ratios), m, m)
 }
 
 // botProcess is the bot under load: a child process, or Options.InProcess on a goroutine.
@@ -105,16 +195,16 @@ func (p *botProcess) stop() error {
 	}
 }
 
-func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
+func runLoad(ctx context.Context, o Options, t target, stdout io.Writer) (sum summary, err error) {
 	dir, err := os.MkdirTemp("", "internbot-load-")
 	if err != nil {
-		return err
+		return sum, err
 	}
 	defer os.RemoveAll(dir)
 
 	emu := slackemu.New(slackemu.Options{})
 	if err := emu.Start("127.0.0.1:0"); err != nil {
-		return fmt.Errorf("start emulator: %w", err)
+		return sum, fmt.Errorf("start emulator: %w", err)
 	}
 	defer emu.Close()
 	users := make([]string, o.Users)
@@ -127,48 +217,43 @@ func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
 	}
 	emu.AddChannel(slackemu.Channel{ID: loadChannel, Name: "load", Members: members})
 
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-
 	dbPath := filepath.Join(dir, "internbot.db")
-	bot, err := startLoadBot(o, emu, dir, dbPath)
+	proc, err := startProcess(t, emu, dir, dbPath)
 	if err != nil {
-		return err
+		return sum, err
 	}
 	stopped := false
 	defer func() {
 		if !stopped {
-			_ = bot.stop()
+			_ = proc.stop()
 		}
 	}()
-	desc := fmt.Sprintf("pid %d (%s)", bot.pid(), o.Bin)
-	if o.InProcess != nil {
+	desc := fmt.Sprintf("pid %d (%s %s)", proc.pid(), t.bin, strings.Join(t.args, " "))
+	if t.inProcess != nil {
 		desc = "in this process"
 	}
-	fmt.Fprintf(stdout, "internbot load: bot %s, %d reaction events + %d slash commands, %d outstanding, %d users\n",
-		desc, o.Events, o.Commands, o.Outstanding, o.Users)
+	fmt.Fprintf(stdout, "internbot load: %s %s, %d reaction events + %d slash commands, %d outstanding, %d users\n",
+		t.name, desc, o.Events, o.Commands, o.Outstanding, o.Users)
 
 	if err := emu.WaitConnected(ctx); err != nil {
-		return fmt.Errorf("the bot did not connect: %w\n%s", err, tail(bot.log, 20))
+		return sum, fmt.Errorf("the %s did not connect: %w\n%s", t.name, err, tail(proc.log, 20))
 	}
-	pollTS, err := loadPoll(ctx, emu)
-	if err != nil {
-		return fmt.Errorf("post the poll: %w\n%s", err, tail(bot.log, 20))
+	var pollTS string
+	if t.bot {
+		if pollTS, err = loadPoll(ctx, emu); err != nil {
+			return sum, fmt.Errorf("post the poll: %w\n%s", err, tail(proc.log, 20))
+		}
+	} else if pollTS, err = emu.PostAsUser(emu.BotUserID(), loadChannel, "poll"); err != nil {
+		// The same message as far as the envelopes go: the bot's, in the same channel.
+		return sum, err
 	}
 
-	res := drive(ctx, emu, o, users, pollTS)
+	res := drive(ctx, emu, o, users, pollTS, t.bot)
+	sum = summary{rate: float64(res.acked()) / res.elapsed.Seconds(), acked: res.acked(), all: o.Events + o.Commands}
 	fmt.Fprintf(stdout, "acked %d of %d envelopes in %.2fs: %.0f acked envelopes/s\n",
-		res.acked(), o.Events+o.Commands, res.elapsed.Seconds(), float64(res.acked())/res.elapsed.Seconds())
-	for _, s := range res.stats {
+		res.acked(), o.Events+o.Commands, res.elapsed.Seconds(), sum.rate)
+	for i, s := range res.stats {
+		sum.p99[i] = pctDuration(s.lat, 99)
 		fmt.Fprintf(stdout, "  %-15s acked %6d  ack p50 %8s  p99 %8s  max %8s  errors %d\n",
 			s.name, len(s.lat), pct(s.lat, 50), pct(s.lat, 99), pct(s.lat, 100), s.errors)
 	}
@@ -178,47 +263,51 @@ func runLoad(ctx context.Context, o Options, stdout io.Writer) (err error) {
 		}
 	}
 
-	hwm, rss := procMemory(bot.pid())
-	cpu, cpuOK := procCPU(bot.pid())
+	hwm, rss := procMemory(proc.pid())
+	cpu, cpuOK := procCPU(proc.pid())
 	stopped = true
-	stopErr := bot.stop()
-	if o.InProcess != nil {
+	stopErr := proc.stop()
+	if t.inProcess != nil {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(stdout, "memory (whole process, emulator included): VmHWM %s, VmRSS %s, Go heap in use %s, Go sys %s\n",
 			hwm, rss, mb(ms.HeapInuse), mb(ms.Sys))
 	} else {
-		fmt.Fprintf(stdout, "bot peak memory: VmHWM %s (VmRSS %s just before SIGTERM)\n", hwm, rss)
+		fmt.Fprintf(stdout, "%s peak memory: VmHWM %s (VmRSS %s just before SIGTERM)\n", t.name, hwm, rss)
 		if cpuOK && res.acked() > 0 {
-			fmt.Fprintf(stdout, "bot CPU: %.2fs user+system, %.0f µs per acked envelope (the rest of the machine ran the emulator and this driver)\n",
-				cpu.Seconds(), float64(cpu.Microseconds())/float64(res.acked()))
+			fmt.Fprintf(stdout, "%s CPU: %.2fs user+system, %.0f µs per acked envelope (the rest of the machine ran the emulator and this driver)\n",
+				t.name, cpu.Seconds(), float64(cpu.Microseconds())/float64(res.acked()))
 		}
 	}
-	if o.MemProfile != "" {
+	if o.MemProfile != "" && t.bot {
 		if err := writeHeapProfile(o.MemProfile); err != nil {
-			return err
+			return sum, err
 		}
 	}
-	warns, errs := countLogLevels(bot.log)
-	fmt.Fprintf(stdout, "bot log: %d warnings, %d errors\n", warns, errs)
+	warns, errs := countLogLevels(proc.log)
+	fmt.Fprintf(stdout, "%s log: %d warnings, %d errors\n", t.name, warns, errs)
 	if errs > 0 {
-		fmt.Fprintln(stdout, tail(bot.log, 5))
+		fmt.Fprintln(stdout, tail(proc.log, 5))
 	}
-	answered, err := countAnswers(dbPath, pollTS)
-	if err != nil {
-		return err
+	if t.bot {
+		answered, err := countAnswers(dbPath, pollTS)
+		if err != nil {
+			return sum, err
+		}
+		fmt.Fprintf(stdout, "stored answers: %d users answered the poll\n", answered)
 	}
-	fmt.Fprintf(stdout, "stored answers: %d users answered the poll\n", answered)
 	if stopErr != nil {
-		return fmt.Errorf("load: stop the bot: %w\n%s", stopErr, tail(bot.log, 20))
+		return sum, fmt.Errorf("load: stop the %s: %w\n%s", t.name, stopErr, tail(proc.log, 20))
 	}
 	if res.errors() > 0 {
-		return fmt.Errorf("load: %d envelopes failed", res.errors())
+		return sum, fmt.Errorf("load: %d envelopes failed", res.errors())
 	}
-	return ctx.Err()
+	return sum, ctx.Err()
 }
 
-func startLoadBot(o Options, emu *slackemu.Server, dir, dbPath string) (*botProcess, error) {
+// startProcess starts t against emu: a child process with only the environment it needs, or
+// t.inProcess on a goroutine.
+func startProcess(t target, emu *slackemu.Server, dir, dbPath string) (*botProcess, error) {
 	logPath := filepath.Join(dir, "bot.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -232,17 +321,17 @@ func startLoadBot(o Options, emu *slackemu.Server, dir, dbPath string) (*botProc
 		"INTERNBOT_LOG_LEVEL": "warn",
 	}
 	p := &botProcess{done: make(chan error, 1), log: logPath}
-	if o.InProcess != nil {
+	if t.inProcess != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.cancel = cancel
 		go func() {
 			defer logFile.Close()
-			p.done <- o.InProcess(ctx, func(k string) string { return env[k] }, logFile)
+			p.done <- t.inProcess(ctx, func(k string) string { return env[k] }, logFile)
 		}()
 		return p, nil
 	}
 	// The child gets only what it needs: none of this process's environment, and so none of its tokens.
-	cmd := exec.Command(o.Bin, "run")
+	cmd := exec.Command(t.bin, t.args...)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
@@ -250,7 +339,7 @@ func startLoadBot(o Options, emu *slackemu.Server, dir, dbPath string) (*botProc
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", o.Bin, err)
+		return nil, fmt.Errorf("start %s: %w", t.bin, err)
 	}
 	p.cmd = cmd
 	go func() {
@@ -314,8 +403,9 @@ var loadQuestions = []string{"pay", "where is it?", "results", "me", "deadlines"
 var loadOptionsCycle = []string{"white_check_mark", "thinking_face", "x"}
 
 // drive keeps o.Outstanding envelopes in flight until every one has been sent and acked, or ctx ends.
-// Slash commands are spread evenly among the reaction events.
-func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string, pollTS string) loadResult {
+// Slash commands are spread evenly among the reaction events; with wantReply, a command acked with no
+// reply is an error (the bot always answers; the ack-only peer never does).
+func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string, pollTS string, wantReply bool) loadResult {
 	total := o.Events + o.Commands
 	jobs := make(chan int)
 	go func() {
@@ -345,7 +435,7 @@ func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string,
 					var ack slackemu.Ack
 					ack, err = emu.SlashCommand(ctx, users[i%len(users)], loadChannel, "/internship", loadQuestions[i%len(loadQuestions)])
 					d = time.Since(t0)
-					if err == nil && len(ack.Payload) == 0 {
+					if err == nil && wantReply && len(ack.Payload) == 0 {
 						err = errors.New("slash command acked with no reply")
 					}
 				} else {
@@ -390,14 +480,23 @@ func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string,
 }
 
 // pct is the p-th percentile of sorted latencies (100: the maximum), rounded for printing.
-func pct(sorted []time.Duration, p int) string {
+func pct(sorted []time.Duration, p int) string { return pctD(pctDuration(sorted, p)) }
+
+// pctDuration is the p-th percentile of sorted latencies; 0 if there are none.
+func pctDuration(sorted []time.Duration, p int) time.Duration {
 	if len(sorted) == 0 {
-		return "-"
+		return 0
 	}
 	i := (len(sorted)*p + 99) / 100
 	i = min(max(i-1, 0), len(sorted)-1)
-	d := sorted[i]
+	return sorted[i]
+}
+
+// pctD rounds a latency for printing; 0 is "-" (no envelopes of that type).
+func pctD(d time.Duration) string {
 	switch {
+	case d == 0:
+		return "-"
 	case d >= 10*time.Millisecond:
 		return d.Round(time.Millisecond).String()
 	case d >= 100*time.Microsecond:

@@ -114,8 +114,28 @@ func commandTable() []command {
 	}
 }
 
+// internalCommands are run by internbot itself, not by people: they are left out of the help.
+func internalCommands() []command {
+	return []command{
+		{"ack-peer", "", "the ack-only peer that load -compare runs as a child, as it runs the bot", func(ctx context.Context, env config.Env, args []string, std stdio) error {
+			fs := flag.NewFlagSet("ack-peer", flag.ContinueOnError)
+			fs.SetOutput(std.err)
+			setUsage(fs)
+			if pos, err := parseArgs(fs, args); err != nil {
+				return err
+			} else if len(pos) > 0 {
+				return usageError(fmt.Errorf("ack-peer: unexpected argument %q", pos[0]))
+			}
+			if env.AppToken == "" {
+				return usageError(errors.New("ack-peer: SLACK_APP_TOKEN is not set (internbot load -compare sets it)"))
+			}
+			return loadtest.AckPeer(ctx, env.AppToken, env.APIURL)
+		}},
+	}
+}
+
 func lookupCommand(name string) (command, bool) {
-	for _, c := range commandTable() {
+	for _, c := range append(commandTable(), internalCommands()...) {
 		if c.name == name {
 			return c, true
 		}
@@ -604,9 +624,11 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.Commands, "commands", 2000, "slash commands to send")
 	fs.IntVar(&o.Outstanding, "outstanding", 64, "envelopes in flight at once")
 	fs.IntVar(&o.Users, "users", 500, "distinct users reacting")
-	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up after this long")
+	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up on a run after this long")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
+	fs.BoolVar(&o.Compare, "compare", false, "also run the same load against an ack-only peer (\"BIN ack-peer\", or in-process with -inprocess) and print the bot's rate as a ratio of the peer's")
+	fs.IntVar(&o.Rounds, "rounds", 1, "with -compare, alternate peer and bot runs this many times and print the median ratio")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
