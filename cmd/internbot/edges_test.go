@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -57,6 +59,29 @@ func TestAPIURLCredentialsMasked(t *testing.T) {
 		}
 		if strings.Contains(r.stderr.String(), "proxypass") {
 			t.Errorf("the proxy password is in the logs:\n%s", r.stderr)
+		}
+	})
+	t.Run("Errors", func(t *testing.T) {
+		// Go's HTTP client puts the URL in its errors with the user name (only the password is
+		// hidden); the bot logs those errors while it waits for Slack.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close() // nobody listens there: every call fails with a network error naming the URL
+		e := env{"SLACK_BOT_TOKEN": "xoxb-1234-abcdefghijk", "SLACK_API_URL": "http://proxyuser:proxypass@" + addr + "/api/",
+			"INTERNBOT_DB": filepath.Join(t.TempDir(), "internbot.db")}
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond) // one retry
+		defer cancel()
+		var stderr lockedBuffer
+		err = run(ctx, []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &stderr)
+		out := stderr.String() + fmt.Sprint(err)
+		if !strings.Contains(out, "cannot reach slack") || !strings.Contains(out, addr) {
+			t.Fatalf("no log of the failed call to %s:\n%s", addr, out)
+		}
+		if strings.Contains(out, "proxyuser") || strings.Contains(out, "proxypass") {
+			t.Errorf("an error shows the URL's credentials:\n%s", out)
 		}
 	})
 }

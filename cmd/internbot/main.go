@@ -440,7 +440,7 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 	clock := bot.NewSlackClock()
 	// slack-go's default http.Client has no timeout; a hung connection must not hang the bot.
 	return slack.New(env.BotToken, slack.OptionAPIURL(env.APIURL), slack.OptionAppLevelToken(env.AppToken),
-		slack.OptionHTTPClient(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second}))), clock
+		slack.OptionHTTPClient(bot.RedactURLErrors(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second})))), clock
 }
 
 // remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
