@@ -49,7 +49,8 @@ func LockRun(path string) (*RunLock, error) {
 	}
 	host, _ := os.Hostname()
 	info := fmt.Sprintf("host %s, pid %d, since %s\n", host, os.Getpid(), time.Now().UTC().Format(time.RFC3339))
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(info), 0)
 	}
 	if err != nil {
