@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -248,8 +247,6 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 func slackMsgText(s string) slack.MsgOption { return slack.MsgOptionText(s, false) }
 
