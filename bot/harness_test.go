@@ -148,6 +148,13 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.bot = b
+	h.run()
+}
+
+// run calls h.bot.Run on a goroutine and waits until the bot is connected.
+func (h *harness) run() {
+	h.t.Helper()
+	b := h.bot
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- b.Run(ctx) }()
