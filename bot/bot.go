@@ -26,6 +26,9 @@ import (
 // ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
 var ErrInvalidAuth = errors.New("slack refused the tokens (invalid_auth, token_revoked or account_inactive)")
 
+// ErrRunning means Run was called while an earlier Run of the same Bot had not returned.
+var ErrRunning = errors.New("bot: Run called while the bot is running")
+
 // ErrSocketRefused means apps.connections.open failed in a way retrying cannot fix (the app-level
 // token lacks connections:write, is not an app-level token, …), so Run returns it.
 var ErrSocketRefused = errors.New("slack refused to open a socket mode connection")
@@ -64,7 +67,8 @@ type Options struct {
 	SlackClock *SlackClock
 }
 
-// Bot is one running internbot. Create it with New and start it with Run.
+// Bot is internbot: its configuration and the caches that outlive a connection. Create it with New
+// and start it with Run; what one Run sets up and tears down is a run.
 type Bot struct {
 	cfg     *config.Config
 	store   Store
@@ -80,31 +84,19 @@ type Bot struct {
 	shutdownGrace  time.Duration
 	dmInterval     time.Duration
 
-	botUserID string
-	botName   string
-	polls     *pollCache
-	admins    *adminCache
-	commands  []command
+	polls    *pollCache
+	admins   *adminCache
+	commands []command
 
-	smc       *socketmode.Client
-	ackCtx    context.Context // ends when the socket is gone; acks then return at once
-	connected atomic.Bool
 	// slackClock estimates Slack's clock; see reconcilePoll.
 	slackClock *SlackClock
 
-	reactions chan pendingReaction
-	updates   *updater
-	// work tracks goroutines that finish in-flight work (commands, reconciles) before shutdown.
-	work      sync.WaitGroup
-	reconcile chan struct{}
-	// unstored tells the reconciler that reactions went unstored (storage failed, or the batcher's
-	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
-	unstored  chan struct{}
-	storeDown atomic.Bool
-	// fatal carries an error retrying cannot fix, found while connecting, to Run; unhealthy keeps it
-	// for Healthy.
-	fatal     chan error
-	unhealthy atomic.Pointer[error]
+	// work tracks goroutines that finish in-flight work (commands, the reminder catch-up) before Run
+	// returns; it is empty between runs.
+	work sync.WaitGroup
+	// running is set while Run runs; last is the newest run, for Connected and Healthy.
+	running atomic.Bool
+	last    atomic.Pointer[run]
 	// holder names this process in reminder leases.
 	holder string
 	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
@@ -136,10 +128,6 @@ func New(opts Options) (*Bot, error) {
 		shutdownGrace:  opts.ShutdownGrace,
 		dmInterval:     opts.DMInterval,
 		polls:          newPollCache(),
-		reactions:      make(chan pendingReaction, 4*maxBatch),
-		reconcile:      make(chan struct{}, 1),
-		unstored:       make(chan struct{}, 1),
-		fatal:          make(chan error, 1),
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -172,24 +160,68 @@ func New(opts Options) (*Bot, error) {
 	b.admins = newAdminCache(b.now)
 	b.holder = holderName()
 	b.commands = commandTable()
-	b.updates = newUpdater(b)
 	return b, nil
 }
 
+// run is one call of Run: the socket and what Slack said about the bot when it connected, the queues
+// between the event loop and its workers, and how the connection is doing. Its methods are the ones
+// that need any of that; they keep the receiver name b, as the Bot's fields and methods are the run's
+// too.
+type run struct {
+	*Bot
+
+	botUserID string
+	botName   string
+
+	smc       *socketmode.Client
+	ackCtx    context.Context // ends when the socket is gone; acks then return at once
+	connected atomic.Bool
+
+	reactions chan pendingReaction
+	updates   *updater
+	reconcile chan struct{}
+	// unstored tells the reconciler that reactions went unstored (storage failed, or the batcher's
+	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
+	unstored  chan struct{}
+	storeDown atomic.Bool
+	// fatal carries an error retrying cannot fix, found while connecting, to Run; unhealthy keeps it
+	// for Healthy.
+	fatal     chan error
+	unhealthy atomic.Pointer[error]
+}
+
+func newRun(b *Bot) *run {
+	r := &run{
+		Bot:       b,
+		reactions: make(chan pendingReaction, 4*maxBatch),
+		reconcile: make(chan struct{}, 1),
+		unstored:  make(chan struct{}, 1),
+		fatal:     make(chan error, 1),
+	}
+	r.updates = newUpdater(r)
+	return r
+}
+
 // Connected reports whether a Socket Mode connection is up (for /readyz).
-func (b *Bot) Connected() bool { return b.connected.Load() }
+func (b *Bot) Connected() bool {
+	r := b.last.Load()
+	return r != nil && r.connected.Load()
+}
 
 // Healthy is nil unless the bot has met an error retrying cannot fix and is on its way out (for
-// /healthz: a process that will never connect is not healthy, even while it drains).
+// /healthz: a process that will never connect is not healthy, even while it drains). It speaks for
+// the newest Run, also once that has returned.
 func (b *Bot) Healthy() error {
-	if err := b.unhealthy.Load(); err != nil {
-		return *err
+	if r := b.last.Load(); r != nil {
+		if err := r.unhealthy.Load(); err != nil {
+			return *err
+		}
 	}
 	return nil
 }
 
 // failed records an error retrying cannot fix and asks Run to stop with it.
-func (b *Bot) failed(err error) {
+func (b *run) failed(err error) {
 	b.unhealthy.CompareAndSwap(nil, &err)
 	select {
 	case b.fatal <- err:
@@ -199,8 +231,20 @@ func (b *Bot) failed(err error) {
 
 // Run connects to Slack and serves until ctx is cancelled, then stops reading new envelopes, finishes
 // and acks what is in flight, and returns nil. It returns an error wrapping ErrInvalidAuth when Slack
-// refuses the tokens, and other errors when it cannot start.
+// refuses the tokens, and other errors when it cannot start. Once it has returned the Bot may Run
+// again; while it runs, another Run returns ErrRunning at once.
 func (b *Bot) Run(ctx context.Context) error {
+	if !b.running.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer b.running.Store(false)
+	r := newRun(b)
+	b.last.Store(r)
+	return r.serve(ctx)
+}
+
+// serve is Run's work.
+func (b *run) serve(ctx context.Context) error {
 	auth, err := b.authTest(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -439,7 +483,7 @@ func CheckTokens(ctx context.Context, client *slack.Client, logger *slog.Logger,
 
 // dispatch handles one socketmode event on the event loop. It never blocks on the Web API: slow work
 // runs on tracked goroutines, and reactions go to the batcher.
-func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+func (b *run) dispatch(ctx context.Context, evt socketmode.Event) {
 	received := time.Now()
 	defer b.recoverPanic("dispatch", evt.Request, received)
 	if evt.Request != nil && evt.Request.EnvelopeID != "" {
@@ -493,7 +537,7 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 
 // badMessage acks an envelope slack-go could not parse, so Slack does not redeliver it forever, and
 // says what was wrong with it.
-func (b *Bot) badMessage(data any, received time.Time) {
+func (b *run) badMessage(data any, received time.Time) {
 	e, ok := data.(*socketmode.ErrorBadMessage)
 	if !ok {
 		return
@@ -512,7 +556,7 @@ func (b *Bot) badMessage(data any, received time.Time) {
 }
 
 // ack acknowledges one envelope; received is when it arrived, for the ack-latency metric.
-func (b *Bot) ack(req *socketmode.Request, payload any, received time.Time) {
+func (b *run) ack(req *socketmode.Request, payload any, received time.Time) {
 	if req == nil || req.EnvelopeID == "" {
 		return
 	}
@@ -528,7 +572,7 @@ func (b *Bot) ack(req *socketmode.Request, payload any, received time.Time) {
 	b.metrics.acked(req.Type, received)
 }
 
-func (b *Bot) onEventsAPI(evt socketmode.Event, received time.Time) {
+func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
 		b.ack(evt.Request, nil, received)
@@ -554,10 +598,9 @@ func (b *Bot) onEventsAPI(evt socketmode.Event, received time.Time) {
 
 // recoverPanic keeps one bad event from killing the bot. The envelope is acked so Slack does not
 // redeliver the same poison again and again.
-func (b *Bot) recoverPanic(where string, req *socketmode.Request, received time.Time) {
+func (b *run) recoverPanic(where string, req *socketmode.Request, received time.Time) {
 	if r := recover(); r != nil {
-		b.metrics.panicked()
-		b.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		b.recovered(where, r)
 		if req != nil && b.smc != nil {
 			b.ack(req, nil, received)
 		}
@@ -569,21 +612,32 @@ func (b *Bot) recoverPanic(where string, req *socketmode.Request, received time.
 func (b *Bot) safely(where string, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			b.metrics.panicked()
-			b.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			b.recovered(where, r)
 			err = fmt.Errorf("%s: panic: %v", where, r)
 		}
 	}()
 	return fn()
 }
 
+// recovered logs and counts the panic r, recovered in where.
+func (b *Bot) recovered(where string, r any) {
+	b.metrics.panicked()
+	b.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+}
+
 // goWork runs fn on a goroutine that Run waits for before it shuts down. req, if not nil, is acked
 // should fn panic.
-func (b *Bot) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {
+func (b *run) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {
 	b.work.Go(func() {
 		defer b.recoverPanic(name, req, received)
 		fn()
 	})
+}
+
+// goWork is run.goWork for work outside the event loop (the reminder catch-up), which has no envelope
+// to ack.
+func (b *Bot) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {
+	(&run{Bot: b}).goWork(name, req, received, fn)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

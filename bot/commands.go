@@ -31,21 +31,21 @@ type command struct {
 	usage   string // arguments, as shown in help
 	summary string
 	admin   bool
-	run     func(b *Bot, ctx context.Context, r *request) (*reply, error)
+	run     func(b *run, ctx context.Context, r *request) (*reply, error)
 }
 
 func commandTable() []command {
 	return []command{
-		{name: "details", summary: "the whole posting: role, pay, location, requirements…", run: (*Bot).cmdDetails},
-		{name: "help", summary: "this list", run: (*Bot).cmdHelp},
-		{name: "me", summary: "your own answer to the poll", run: (*Bot).cmdMe},
-		{name: "results", summary: "how people answered the poll in this channel", run: (*Bot).cmdResults},
-		{name: "forget", summary: "delete everything stored about you", run: (*Bot).cmdForget},
-		{name: "deadlines", summary: "upcoming deadlines and the days left", run: (*Bot).cmdDeadlines},
-		{name: "remind", usage: "on|off", summary: "turn your reminder DMs on or off", run: (*Bot).cmdRemind},
-		{name: "poll", summary: "post the “applying?” poll in this channel", admin: true, run: (*Bot).cmdPoll},
-		{name: "close", summary: "close this channel's poll and show its final counts", admin: true, run: (*Bot).cmdClose},
-		{name: "deadline", usage: "add YYYY-MM-DD NAME… | remove NAME…", summary: "add or remove a deadline", admin: true, run: (*Bot).cmdDeadline},
+		{name: "details", summary: "the whole posting: role, pay, location, requirements…", run: (*run).cmdDetails},
+		{name: "help", summary: "this list", run: (*run).cmdHelp},
+		{name: "me", summary: "your own answer to the poll", run: (*run).cmdMe},
+		{name: "results", summary: "how people answered the poll in this channel", run: (*run).cmdResults},
+		{name: "forget", summary: "delete everything stored about you", run: (*run).cmdForget},
+		{name: "deadlines", summary: "upcoming deadlines and the days left", run: (*run).cmdDeadlines},
+		{name: "remind", usage: "on|off", summary: "turn your reminder DMs on or off", run: (*run).cmdRemind},
+		{name: "poll", summary: "post the “applying?” poll in this channel", admin: true, run: (*run).cmdPoll},
+		{name: "close", summary: "close this channel's poll and show its final counts", admin: true, run: (*run).cmdClose},
+		{name: "deadline", usage: "add YYYY-MM-DD NAME… | remove NAME…", summary: "add or remove a deadline", admin: true, run: (*run).cmdDeadline},
 	}
 }
 
@@ -80,7 +80,7 @@ func textReply(format string, args ...any) *reply {
 	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: mrkdwnSections(text)}
 }
 
-func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event, received time.Time) {
+func (b *run) onSlashCommand(ctx context.Context, evt socketmode.Event, received time.Time) {
 	sc, ok := evt.Data.(slack.SlashCommand)
 	if !ok {
 		b.ack(evt.Request, nil, received)
@@ -92,7 +92,7 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event, received
 // runCommand answers in the ack when it can. Work that outlasts commandTimeout (a Web API call slowed
 // by rate limits, say) is acked empty first, inside Slack's 3 seconds, and answered on the
 // response_url when done.
-func (b *Bot) runCommand(ctx context.Context, req *socketmode.Request, received time.Time, sc slack.SlashCommand) {
+func (b *run) runCommand(ctx context.Context, req *socketmode.Request, received time.Time, sc slack.SlashCommand) {
 	var acked atomic.Bool
 	timer := time.AfterFunc(b.commandTimeout, func() {
 		if acked.CompareAndSwap(false, true) {
@@ -133,7 +133,7 @@ func (b *Bot) respond(ctx context.Context, url string, r *reply) {
 
 // execute parses and runs one slash command. Errors become a short apology to the user and a log
 // line with the cause; they never escape.
-func (b *Bot) execute(ctx context.Context, sc slack.SlashCommand) *reply {
+func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 	text := cleanText(sc.Text)
 	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text)}
 	if r.command == "" {

@@ -428,3 +428,51 @@ func TestNetworkDownAtStart(t *testing.T) {
 		t.Errorf("the log does not say when the next attempt is\nlogs:\n%s", h.logs)
 	}
 }
+
+// TestRunAgain: a Bot whose Run has returned can Run again and serves as it did the first time:
+// reactions are stored and shown on the poll message, commands answer, and Run returns cleanly.
+func TestRunAgain(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	h.react(member, p, yes)
+	h.stop()
+	if h.bot.Connected() {
+		t.Error("Connected() after Run returned")
+	}
+
+	h.run() // the same Bot
+	h.react(other, p, no)
+	if got := h.answer(p, other); got != "no" {
+		t.Errorf("answer in the second run = %q, want no", got)
+	}
+	h.eventually("counts updated in the second run", func() bool {
+		m, _ := h.emu.Message(channel, p.TS)
+		return strings.Contains(m.Text, "*yes* 1 · *maybe* 0 · *no* 1")
+	})
+	if r := h.slash(member, channel, "me"); !strings.Contains(r.Text, "yes") {
+		t.Errorf("/internship me in the second run = %q", r.Text)
+	}
+	h.stop()
+	if h.bot.Connected() {
+		t.Error("Connected() after the second Run returned")
+	}
+}
+
+// TestRunWhileRunning: a second Run of a Bot that is running is refused at once, and the first run
+// goes on.
+func TestRunWhileRunning(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // were it not refused, it would return nil at once, having never started
+	if err := h.bot.Run(ctx); !errors.Is(err, bot.ErrRunning) {
+		t.Fatalf("second Run = %v, want ErrRunning", err)
+	}
+	if !h.bot.Connected() {
+		t.Error("the first run is no longer connected")
+	}
+	p := h.postPoll(channel)
+	h.react(member, p, yes)
+	if got := h.answer(p, member); got != "yes" {
+		t.Errorf("answer = %q, want yes", got)
+	}
+}

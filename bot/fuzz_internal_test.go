@@ -100,10 +100,10 @@ func (s *fakeStore) RemoveDeadline(_ context.Context, name string) error {
 	return nil
 }
 
-// fuzzBot is a Bot ready for its handlers to be called directly: a known poll, config admins (so no
-// users.info), a Web API client whose every call fails at once (nothing fuzzed here should need one),
-// and a fresh socketmode.Client per input (see ackClient).
-func fuzzBot(tb testing.TB) (*Bot, *fakeStore, *prometheus.Registry) {
+// fuzzBot is a run of a Bot ready for its handlers to be called directly: a known poll, config admins
+// (so no users.info), a Web API client whose every call fails at once (nothing fuzzed here should need
+// one), and a fresh socketmode.Client per input (see ackClient).
+func fuzzBot(tb testing.TB) (*run, *fakeStore, *prometheus.Registry) {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.Admins = []string{fzAdmin}
@@ -125,15 +125,16 @@ func fuzzBot(tb testing.TB) (*Bot, *fakeStore, *prometheus.Registry) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	b.botUserID = fzBotUser
 	b.polls.put(poll)
-	b.smc = socketmode.New(b.client)
-	return b, st, reg
+	r := newRun(b)
+	r.botUserID = fzBotUser
+	r.smc = socketmode.New(b.client)
+	return r, st, reg
 }
 
 // ackClient gives b a new, unconnected socketmode.Client. Its acks queue in a 20-slot buffer that
 // nothing drains, which is plenty for one input and lets the acks be counted by the metrics.
-func ackClient(b *Bot) { b.smc = socketmode.New(b.client) }
+func ackClient(b *run) { b.smc = socketmode.New(b.client) }
 
 // metricSum is the sum of every series of the counter name in b's registry.
 func metricSum(tb testing.TB, reg *prometheus.Registry, name string) float64 {
@@ -294,7 +295,7 @@ type handled struct {
 
 // handleFrame decodes frame as slack-go would and dispatches it on b as the event loop does, then
 // waits for the command goroutines and takes what reached the reaction batcher.
-func handleFrame(tb testing.TB, b *Bot, reg *prometheus.Registry, frame []byte) handled {
+func handleFrame(tb testing.TB, b *run, reg *prometheus.Registry, frame []byte) handled {
 	tb.Helper()
 	evt, disconnect, ok := decodeEnvelope(frame)
 	if !ok || disconnect {
@@ -318,7 +319,7 @@ func handleFrame(tb testing.TB, b *Bot, reg *prometheus.Registry, frame []byte) 
 }
 
 // checkQueued holds a reaction the bot is about to record to the rules of the poll.
-func checkQueued(tb testing.TB, b *Bot, frame []byte, p pendingReaction) {
+func checkQueued(tb testing.TB, b *run, frame []byte, p pendingReaction) {
 	tb.Helper()
 	poll, _ := b.polls.byID(p.ev.PollID)
 	switch {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -149,6 +148,13 @@ func (h *harness) start() {
 		h.t.Fatal(err)
 	}
 	h.bot = b
+	h.run()
+}
+
+// run calls h.bot.Run on a goroutine and waits until the bot is connected.
+func (h *harness) run() {
+	h.t.Helper()
+	b := h.bot
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
 	go func() { h.done <- b.Run(ctx) }()
@@ -248,8 +254,6 @@ func (s *syncBuffer) String() string {
 }
 
 var _ io.Writer = (*syncBuffer)(nil)
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
 
 func slackMsgText(s string) slack.MsgOption { return slack.MsgOptionText(s, false) }
 

@@ -22,7 +22,7 @@ func (b *Bot) pollOptions() []storage.PollOption {
 // cmdPoll posts the poll as an ordinary message, stores it as the channel's current poll and adds
 // one reaction per option with the bot's own token, so answering is one click and no person appears
 // to have voted.
-func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	p := storage.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
@@ -147,7 +147,7 @@ func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
 		countsLine(p.Options, counts)), nil
 }
 
-func (b *Bot) cmdForget(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdForget(ctx context.Context, r *request) (*reply, error) {
 	if err := b.store.ForgetUser(ctx, r.user); err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (b *Bot) cmdForget(ctx context.Context, r *request) (*reply, error) {
 		"Reactions you left on a poll message stay in Slack; remove them too, or I will count them again the next time I check the poll."), nil
 }
 
-func (b *Bot) cmdClose(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdClose(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.store.CurrentPoll(ctx, r.channel)
 	if errors.Is(err, storage.ErrNotFound) {
 		return textReply("There is no poll in this channel to close."), nil

@@ -113,7 +113,7 @@ type pendingReaction struct {
 
 // onReaction filters a reaction event and queues it for the next group commit; anything that is not
 // an answer to an open poll is acked at once.
-func (b *Bot) onReaction(f reactionFact) {
+func (b *run) onReaction(f reactionFact) {
 	ahead := b.aheadOfSlack(f.eventTS)
 	if !ahead {
 		b.noteEventTS(f.eventTS)
@@ -151,7 +151,7 @@ func (b *Bot) onReaction(f reactionFact) {
 }
 
 // noteUnstored records that reactions were not stored, and wakes the reconciler to read them back.
-func (b *Bot) noteUnstored() {
+func (b *run) noteUnstored() {
 	b.storeDown.Store(true)
 	select {
 	case b.unstored <- struct{}{}:
@@ -185,7 +185,7 @@ func tsMicros(ts string) (int64, bool) {
 
 // runBatcher is the one writer of reactions. It takes whatever is queued (in Slack's order), commits it
 // in one transaction, and only then acks each envelope: an acked answer is on disk.
-func (b *Bot) runBatcher(ctx context.Context) {
+func (b *run) runBatcher(ctx context.Context) {
 	batch := make([]pendingReaction, 0, maxBatch)
 	evs := make([]storage.ReactionEvent, 0, maxBatch)
 	for first := range b.reactions {
@@ -211,7 +211,7 @@ func (b *Bot) runBatcher(ctx context.Context) {
 	}
 }
 
-func (b *Bot) commitBatch(ctx context.Context, batch []pendingReaction, evs []storage.ReactionEvent) {
+func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []storage.ReactionEvent) {
 	var results []storage.ReactionResult
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
@@ -254,7 +254,7 @@ func (b *Bot) commitBatch(ctx context.Context, batch []pendingReaction, evs []st
 	}
 }
 
-func (b *Bot) requestReconcile() {
+func (b *run) requestReconcile() {
 	select {
 	case b.reconcile <- struct{}{}:
 	default: // one is already due; it will see everything.
@@ -272,7 +272,7 @@ func (b *Bot) requestReconcile() {
 // is tried again with backoff, and at once when the next trigger comes (a commit that succeeds after
 // failures is one): that success is what takes in every reaction the outage left out, with no
 // reconnect.
-func (b *Bot) runReconciler(ctx context.Context) {
+func (b *run) runReconciler(ctx context.Context) {
 	r := &reconciler{b: b, busy: make(map[int64]bool), again: make(map[int64]bool), wake: make(chan struct{})}
 	defer r.running.Wait()
 	var backoff time.Duration
@@ -304,7 +304,7 @@ func (b *Bot) runReconciler(ctx context.Context) {
 
 // waitReconcile waits d, or less if a reconcile is requested or storage is seen working; it returns
 // false when the reconciler is to stop.
-func (b *Bot) waitReconcile(ctx context.Context, d time.Duration) bool {
+func (b *run) waitReconcile(ctx context.Context, d time.Duration) bool {
 	ctx, cancel := context.WithCancel(ctx)
 	slept := make(chan struct{})
 	go func() {
@@ -325,7 +325,7 @@ func (b *Bot) waitReconcile(ctx context.Context, d time.Duration) bool {
 // reconciler runs at most one reconcile per poll at a time; runReconciler owns it and waits for its
 // goroutines.
 type reconciler struct {
-	b       *Bot
+	b       *run
 	running sync.WaitGroup
 	mu      sync.Mutex
 	busy    map[int64]bool // a reconcile of the poll is running
@@ -406,7 +406,7 @@ type storeError struct{ err error }
 func (e storeError) Error() string { return "store: " + e.err.Error() }
 func (e storeError) Unwrap() error { return e.err }
 
-func (b *Bot) reconcilePoll(ctx context.Context, p storage.Poll) error {
+func (b *run) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
 	// than it and wins in the store; one received before it is older and loses.
 	asOf := b.slackClock.now(b.now())

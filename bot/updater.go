@@ -13,7 +13,7 @@ import (
 // interval (Slack rate-limits chat.update per channel). A poll marked during a call or inside its
 // interval is updated once more when the interval ends, so the message always ends on the true counts.
 type updater struct {
-	b *Bot
+	b *run
 
 	mu      sync.Mutex
 	dirty   map[int64]bool
@@ -23,7 +23,7 @@ type updater struct {
 	once    sync.Once
 }
 
-func newUpdater(b *Bot) *updater {
+func newUpdater(b *run) *updater {
 	return &updater{b: b, dirty: make(map[int64]bool), shown: make(map[int64]string), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
@@ -137,7 +137,7 @@ func (u *updater) run(ctx context.Context) {
 }
 
 // refreshPoll rewrites a poll message with its current counts.
-func (b *Bot) refreshPoll(ctx context.Context, id int64) error {
+func (b *run) refreshPoll(ctx context.Context, id int64) error {
 	p, ok := b.polls.byID(id)
 	if !ok {
 		return nil

@@ -506,8 +506,6 @@ func pctD(d time.Duration) string {
 	}
 }
 
-// procMemory reads the peak (VmHWM) and current (VmRSS) resident set of pid from /proc; elsewhere it
-// says it cannot.
 // procCPU is the user+system CPU time a process has used so far, from /proc/PID/stat (Linux only).
 func procCPU(pid int) (time.Duration, bool) {
 	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
@@ -532,6 +530,8 @@ func procCPU(pid int) (time.Duration, bool) {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
 }
 
+// procMemory reads the peak (VmHWM) and current (VmRSS) resident set of pid from /proc; elsewhere it
+// says it cannot.
 func procMemory(pid int) (hwm, rss string) {
 	hwm, rss = "n/a", "n/a"
 	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "status"))

@@ -6,12 +6,12 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,36 +54,81 @@ func checkHandler(checks map[string]Check, ok string) http.HandlerFunc {
 	}
 }
 
-// Serve listens on addr and serves h until ctx ends, then shuts down gracefully. It returns once the
-// listener is open, with a channel that yields the server's final error. An addr without a host
-// (":8080") listens on loopback only: /metrics is not for the network unless asked ("0.0.0.0:8080").
-func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) (net.Addr, <-chan error, error) {
+// Server is the operator endpoints' HTTP server: Listen opens it, Serve runs it.
+type Server struct {
+	ln  net.Listener
+	srv *http.Server
+	log *slog.Logger
+
+	mu       sync.Mutex
+	closed   bool           // no handler starts any more
+	handlers sync.WaitGroup // the handlers running; Serve waits for them
+}
+
+// shutdownGrace is how long requests in flight get to finish once Serve's context ends; then their
+// connections are closed. It is short: the bot has stopped by then, and the whole stop must stay
+// within the time the README promises.
+const shutdownGrace = 200 * time.Millisecond
+
+// Listen opens the listener on addr for h. An addr without a host (":8080") listens on loopback only:
+// /metrics is not for the network unless asked ("0.0.0.0:8080").
+func Listen(addr string, h http.Handler, log *slog.Logger) (*Server, error) {
 	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
 		addr = net.JoinHostPort("127.0.0.1", port)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("http listener: %w", err)
+		return nil, fmt.Errorf("http listener: %w", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan error, 1)
-	go func() {
-		err := srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-		done <- err
-	}()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			log.Warn("http shutdown", "err", err)
-		}
-	}()
+	s := &Server{ln: ln, log: log}
+	s.srv = &http.Server{Handler: s.track(h), ReadHeaderTimeout: 5 * time.Second}
 	log.Info("http listening", "addr", ln.Addr().String())
-	return ln.Addr(), done, nil
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until ctx ends, then shuts down: requests in flight get shutdownGrace to finish, then
+// their connections are closed. It returns once the server and every handler have ended: nil after a
+// stop, else the error that stopped the server before ctx ended. Call it once.
+func (s *Server) Serve(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() { served <- s.srv.Serve(s.ln) }()
+	var err error
+	select {
+	case err = <-served:
+		err = fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		if serr := s.srv.Shutdown(sctx); serr != nil {
+			s.log.Warn("http shutdown: closing the connections still open", "err", serr)
+		}
+		cancel()
+		<-served // http.ErrServerClosed, at once
+	}
+	_ = s.srv.Close() // connections Shutdown left open, whose handlers' contexts then end
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.handlers.Wait()
+	return err
+}
+
+// track makes every handler one Serve waits for; none starts once Serve is done.
+func (s *Server) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		s.handlers.Add(1)
+		s.mu.Unlock()
+		defer s.handlers.Done()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Probe GETs url and returns nil on HTTP 200; it is the Docker HEALTHCHECK's client.

@@ -4,6 +4,7 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -421,7 +422,7 @@ func (p *Posting) Search(query string) []Match {
 				score += phraseBonus * float64(len(ph))
 			}
 		}
-		if d.key != "" && (joined == d.key || contains(qterms, d.key)) {
+		if d.key != "" && (joined == d.key || slices.Contains(qterms, d.key)) {
 			score += keyBonus
 		}
 		if score > 0 && !math.IsInf(score, 0) && !math.IsNaN(score) {
@@ -464,15 +465,6 @@ outer:
 			}
 		}
 		return true
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
 	}
 	return false
 }

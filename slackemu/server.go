@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -349,7 +350,7 @@ func formatTS(micros int64) string {
 
 // parseTS turns "1700000000.000100" into microseconds; ok is false if malformed.
 func parseTS(ts string) (int64, bool) {
-	sec, frac, found := cut(ts, '.')
+	sec, frac, found := strings.Cut(ts, ".")
 	s, err := strconv.ParseInt(sec, 10, 64)
 	if err != nil || s < 0 || s > 1<<40 { // 1<<40 s keeps micros far from overflow
 		return 0, false
@@ -367,15 +368,6 @@ func parseTS(ts string) (int64, bool) {
 		}
 	}
 	return s*1e6 + us, true
-}
-
-func cut(s string, sep byte) (before, after string, found bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func randomHex(n int) string {

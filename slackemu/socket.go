@@ -260,34 +260,29 @@ func (s *Server) readLoop(c *wsConn) {
 // WaitConnected waits until a socket is connected and hello is on its way:
 // any Send after it returns reaches the app after hello.
 func (s *Server) WaitConnected(ctx context.Context) error {
-	for {
-		s.sockMu.Lock()
-		n, ch, closed := len(s.conns), s.stateCh, s.closed
-		s.sockMu.Unlock()
-		if closed {
-			return ErrClosed
+	return s.waitSockets(ctx, func() (bool, error) {
+		if s.closed {
+			return false, ErrClosed
 		}
-		if n > 0 {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return ErrClosed
-		}
-	}
+		return len(s.conns) > 0, nil
+	})
 }
 
 // WaitConnections waits until Connections() >= n (n sockets accepted so far).
 func (s *Server) WaitConnections(ctx context.Context, n int) error {
+	return s.waitSockets(ctx, func() (bool, error) { return s.total >= n && len(s.conns) > 0, nil })
+}
+
+// waitSockets waits until met, called with sockMu held whenever the sockets change, says they are as
+// wanted, or gives the error that ends the wait.
+func (s *Server) waitSockets(ctx context.Context, met func() (bool, error)) error {
 	for {
 		s.sockMu.Lock()
-		total, open, ch := s.total, len(s.conns), s.stateCh
+		ok, err := met()
+		ch := s.stateCh
 		s.sockMu.Unlock()
-		if total >= n && open > 0 {
-			return nil
+		if ok || err != nil {
+			return err
 		}
 		select {
 		case <-ch:

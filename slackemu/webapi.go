@@ -679,27 +679,52 @@ func (s *Server) conversationsInfo(c *call) (apiResult, string) {
 	return apiResult{"channel": s.channelJSONLocked(ch)}, ""
 }
 
+// pageLimit is a paginated method's limit: 100 when absent or 0, at most 999.
+func pageLimit(p url.Values) (int, string) {
+	v := p.Get("limit")
+	if v == "" {
+		return 100, ""
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, "invalid_limit"
+	}
+	if n == 0 {
+		return 100, ""
+	}
+	return min(n, 999), ""
+}
+
+// pageCursor is how many items earlier pages gave, from a cursor nextCursor(kind, n) made; 0 with no
+// cursor.
+func pageCursor(p url.Values, kind string) (int, string) {
+	cur := p.Get("cursor")
+	if cur == "" {
+		return 0, ""
+	}
+	b, err := base64.StdEncoding.DecodeString(cur)
+	n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), kind))
+	if err != nil || err2 != nil || n < 0 {
+		return 0, "invalid_cursor"
+	}
+	return n, ""
+}
+
+// nextCursor is the cursor for the page after the first n items.
+func nextCursor(kind string, n int) string {
+	return base64.StdEncoding.EncodeToString([]byte(kind + strconv.Itoa(n)))
+}
+
 // conversationsMembers lists a conversation's members a page at a time, in a stable order (Slack's
 // is unspecified). A private channel the bot is not in does not exist for it, as in conversations.info.
 func (s *Server) conversationsMembers(c *call) (apiResult, string) {
-	limit := 100
-	if v := c.p.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, "invalid_limit"
-		}
-		if n > 0 {
-			limit = min(n, 999)
-		}
+	limit, code := pageLimit(c.p)
+	if code != "" {
+		return nil, code
 	}
-	skip := 0
-	if cur := c.p.Get("cursor"); cur != "" {
-		b, err := base64.StdEncoding.DecodeString(cur)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "member:"))
-		if err != nil || err2 != nil || n < 0 {
-			return nil, "invalid_cursor"
-		}
-		skip = n
+	skip, code := pageCursor(c.p, "member:")
+	if code != "" {
+		return nil, code
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -720,22 +745,16 @@ func (s *Server) conversationsMembers(c *call) (apiResult, string) {
 	next := ""
 	if len(members) > limit {
 		members = members[:limit]
-		next = base64.StdEncoding.EncodeToString([]byte("member:" + strconv.Itoa(skip+limit)))
+		next = nextCursor("member:", skip+limit)
 	}
 	return apiResult{"members": members, "response_metadata": map[string]any{"next_cursor": next}}, ""
 }
 
 func (s *Server) conversationsHistory(c *call) (apiResult, string) {
 	p := c.p
-	limit := 100
-	if v := p.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, "invalid_limit"
-		}
-		if n > 0 {
-			limit = min(n, 999)
-		}
+	limit, code := pageLimit(p)
+	if code != "" {
+		return nil, code
 	}
 	oldest, latest := int64(0), int64(1)<<62
 	if v := p.Get("oldest"); v != "" && v != "0" {
@@ -753,14 +772,9 @@ func (s *Server) conversationsHistory(c *call) (apiResult, string) {
 		latest = l
 	}
 	inclusive := truthy(p.Get("inclusive"))
-	skip := 0
-	if cur := p.Get("cursor"); cur != "" {
-		b, err := base64.StdEncoding.DecodeString(cur)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(b), "next:"))
-		if err != nil || err2 != nil || n < 0 {
-			return nil, "invalid_cursor"
-		}
-		skip = n
+	skip, code := pageCursor(p, "next:")
+	if code != "" {
+		return nil, code
 	}
 
 	s.mu.Lock()
@@ -802,7 +816,7 @@ func (s *Server) conversationsHistory(c *call) (apiResult, string) {
 	}
 	next := ""
 	if hasMore {
-		next = base64.StdEncoding.EncodeToString([]byte("next:" + strconv.Itoa(skip+limit)))
+		next = nextCursor("next:", skip+limit)
 	}
 	return apiResult{
 		"messages": out, "has_more": hasMore, "pin_count": 0,

@@ -119,7 +119,7 @@ func (s *Server) IMChannel(user string) string {
 	return s.ims[user]
 }
 
-// openIM returns the user's IM with the bot, creating it. Caller holds s.mu.
+// openIMLocked returns the user's IM with the bot, creating it. Caller holds s.mu.
 func (s *Server) openIMLocked(user string) (*channel, bool) {
 	if id, ok := s.ims[user]; ok {
 		return s.channels[id], false

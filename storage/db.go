@@ -501,9 +501,6 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Path returns the path the database was opened with.
-func (db *DB) Path() string { return db.path }
-
 // Backup writes a consistent online copy of the database to dst with
 // VACUUM INTO. It refuses to overwrite dst (the error wraps fs.ErrExist).
 //

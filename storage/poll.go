@@ -128,15 +128,6 @@ func (db *DB) PollByMessage(ctx context.Context, channel, ts string) (Poll, erro
 	return p, nil
 }
 
-// PollByID returns the poll with the given id.
-func (db *DB) PollByID(ctx context.Context, id int64) (Poll, error) {
-	p, err := findPoll(ctx, db.db, `id = ?`, id)
-	if err != nil {
-		return Poll{}, fmt.Errorf("poll %d: %w", id, err)
-	}
-	return p, nil
-}
-
 // CurrentPoll returns the newest poll created in channel, open or closed.
 func (db *DB) CurrentPoll(ctx context.Context, channel string) (Poll, error) {
 	p, err := findPoll(ctx, db.db, `id = (SELECT max(id) FROM polls WHERE channel = ?)`, channel)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -418,7 +419,8 @@ func TestAnswersOrder(t *testing.T) {
 }
 
 func TestForgetUser(t *testing.T) {
-	db, _ := MustOpenDB(t)
+	path := filepath.Join(t.TempDir(), "internbot.db")
+	db, _ := MustOpenDBAt(t, path)
 	ctx := context.Background()
 	p1 := mustCreatePoll(t, db)
 	p2 := mustCreatePoll(t, db)
@@ -457,7 +459,7 @@ func TestForgetUser(t *testing.T) {
 	if len(dms) != 1 || dms[0].User != "U2" {
 		t.Errorf("dms = %+v", dms)
 	}
-	raw := rawDB(t, db.Path())
+	raw := rawDB(t, path)
 	for _, table := range []string{"reaction_events", "reaction_facts", "answers", "prefs", "dms"} {
 		if n := count(t, raw, `SELECT count(*) FROM `+table+` WHERE user_id = 'U1'`); n != 0 {
 			t.Errorf("%s keeps %d rows of U1", table, n)

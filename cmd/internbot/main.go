@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // the Docker image has no zoneinfo; the binary carries its own
@@ -404,8 +405,6 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 		return err
 	}
 	if p.flags.http != "" {
-		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
-		defer stopHTTP()
 		h := ops.Handler(reg, map[string]ops.Check{
 			"slack": func(context.Context) error { return b.Healthy() },
 		}, map[string]ops.Check{
@@ -417,15 +416,21 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 			},
 			"database": p.db.CheckWritable,
 		})
-		_, served, err := ops.Serve(httpCtx, p.flags.http, h, p.logger)
+		srv, err := ops.Listen(p.flags.http, h, p.logger)
 		if err != nil {
 			return usageError(err)
 		}
-		go func() {
-			if err := <-served; err != nil {
+		// It serves until the bot has stopped (/healthz answers while the bot drains), and runBot
+		// returns only once it has stopped too.
+		httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+		var served sync.WaitGroup
+		defer served.Wait()
+		defer stopHTTP()
+		served.Go(func() {
+			if err := srv.Serve(httpCtx); err != nil {
 				p.logger.Error("the health and metrics listener stopped", "err", err)
 			}
-		}()
+		})
 	}
 	p.logger.Info("starting", "db", p.flags.db, "config", describeSource(p.cfg.File), "api_url", config.RedactURL(env.APIURL))
 	if err := b.Run(ctx); err != nil {

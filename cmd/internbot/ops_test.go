@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -658,4 +660,46 @@ func TestHealthzWhileExitingOnMissingScope(t *testing.T) {
 	if err == nil || exitCode(err) == 0 || !strings.Contains(err.Error(), "missing_scope") {
 		t.Fatalf("run = %v (exit %d), want missing_scope and a non-zero exit", err, exitCode(err))
 	}
+}
+
+// TestRunWaitsForTheHTTPServer: when run returns, the health and metrics server has stopped and none
+// of its goroutines (nor one of run's own waiting on it) is left, even with a client connected that
+// has sent nothing (a connection http.Server's Shutdown waits for).
+func TestRunWaitsForTheHTTPServer(t *testing.T) {
+	emu := startEmulator(t)
+	r := startRun(t, emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db")), "-http", "127.0.0.1:0")
+	base := httpBase(t, r)
+	pollUntil(t, 10*time.Second, "/readyz 200", func() bool { code, _ := get(t, base+"/readyz"); return code == 200 }, r.stderr)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	r.cancel()
+	if err := r.wait(t, 10*time.Second); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if left := goroutinesIn("internbot/ops.", "main.runBot"); left != "" {
+		t.Errorf("goroutines left after run returned:\n%s", left)
+	}
+}
+
+// goroutinesIn is the stacks of the goroutines (other than the caller's) with a frame whose function
+// name contains one of names.
+func goroutinesIn(names ...string) string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var left []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 {
+			continue // this goroutine
+		}
+		for _, n := range names {
+			if strings.Contains(g, n) {
+				left = append(left, g)
+				break
+			}
+		}
+	}
+	return strings.Join(left, "\n\n")
 }
