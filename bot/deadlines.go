@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
-	"github.com/internbot/internbot/storage"
 )
 
 // maxDeadlineName bounds a deadline's name: it appears in every reminder.
@@ -67,8 +67,8 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 			return textReply("There is already a deadline called *%s* (in the config file).", escape(d.Name)), nil
 		}
 	}
-	_, err = b.store.AddDeadline(ctx, storage.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
-	if errors.Is(err, storage.ErrDuplicate) {
+	_, err = b.store.AddDeadline(ctx, internbot.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
+	if errors.Is(err, internbot.ErrDuplicate) {
 		return textReply("There is already a deadline called *%s*. Remove it first to change its date.", escape(name)), nil
 	} else if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*rep
 		}
 	}
 	err := b.store.RemoveDeadline(ctx, name)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return textReply("There is no deadline called *%s*. `%s deadlines` lists them.", escape(truncate(name, 100)), r.command), nil
 	} else if err != nil {
 		return nil, err

@@ -9,13 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 // ExportStore is what ExportCSV reads.
 type ExportStore interface {
-	PollByMessage(ctx context.Context, channel, ts string) (storage.Poll, error)
-	ExportAnswers(ctx context.Context, pollID int64) ([]storage.Answer, error)
+	PollByMessage(ctx context.Context, channel, ts string) (internbot.Poll, error)
+	ExportAnswers(ctx context.Context, pollID int64) ([]internbot.Answer, error)
 }
 
 // PollRef names one poll by its message, as CHANNEL/TS. The zero PollRef means every poll.
@@ -42,7 +42,7 @@ func ExportCSV(ctx context.Context, s ExportStore, ref PollRef, w io.Writer) err
 	var pollID int64
 	if ref != (PollRef{}) {
 		p, err := s.PollByMessage(ctx, ref.Channel, ref.TS)
-		if errors.Is(err, storage.ErrNotFound) {
+		if errors.Is(err, internbot.ErrNotFound) {
 			return fmt.Errorf("export: no poll %s/%s in this database", ref.Channel, ref.TS)
 		} else if err != nil {
 			return fmt.Errorf("export: %w", err)

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/internbot/internbot"
 	"github.com/slack-go/slack"
-
-	"github.com/internbot/internbot/storage"
 )
 
-func (b *Bot) pollOptions() []storage.PollOption {
-	opts := make([]storage.PollOption, len(b.cfg.Poll.Options))
+func (b *Bot) pollOptions() []internbot.PollOption {
+	opts := make([]internbot.PollOption, len(b.cfg.Poll.Options))
 	for i, o := range b.cfg.Poll.Options {
-		opts[i] = storage.PollOption{Reaction: o.Reaction, Answer: o.Answer}
+		opts[i] = internbot.PollOption{Reaction: o.Reaction, Answer: o.Answer}
 	}
 	return opts
 }
@@ -23,7 +22,7 @@ func (b *Bot) pollOptions() []storage.PollOption {
 // one reaction per option with the bot's own token, so answering is one click and no person appears
 // to have voted.
 func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
-	p := storage.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
+	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
 	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
@@ -78,7 +77,7 @@ func (b *Bot) noPollReply(r *request) *reply {
 
 func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.commandPoll(ctx, r.user, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
 		return nil, err
@@ -118,14 +117,14 @@ func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 
 func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.commandPoll(ctx, r.user, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
 		return nil, err
 	}
 	a, err := b.store.AnswerOf(ctx, p.ID, r.user)
 	answered := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
 		return nil, err
 	}
 	if p.ClosedAt.IsZero() {
@@ -164,7 +163,7 @@ func (b *Bot) cmdForget(ctx context.Context, r *request) (*reply, error) {
 
 func (b *Bot) cmdClose(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.store.CurrentPoll(ctx, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return textReply("There is no poll in this channel to close."), nil
 	} else if err != nil {
 		return nil, err

@@ -10,8 +10,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
-	"github.com/internbot/internbot/storage"
 )
 
 // reminderLease is how long a claim on a deadline's reminder for a day lasts without renewal; the bot
@@ -149,8 +149,8 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int, rep 
 	// The channel post shows its own channel's poll or a public one (see channelReminderPoll); the
 	// DMs are about the reminders channel's poll, else the newest, and go only to people in its
 	// channel. Nothing is looked up for a post already made.
-	var chanPoll, dmPoll *storage.Poll
-	if b.cfg.Channel != "" && rem.State != storage.ReminderPosted {
+	var chanPoll, dmPoll *internbot.Poll
+	if b.cfg.Channel != "" && rem.State != internbot.ReminderPosted {
 		if chanPoll, err = found(b.channelReminderPoll(ctx)); err != nil {
 			return err
 		}
@@ -178,9 +178,9 @@ func (b *Bot) remind(ctx context.Context, d deadline, day string, left int, rep 
 	return errors.Join(errs...)
 }
 
-// found turns a lookup's storage.ErrNotFound into a nil poll.
-func found(p storage.Poll, err error) (*storage.Poll, error) {
-	if errors.Is(err, storage.ErrNotFound) {
+// found turns a lookup's internbot.ErrNotFound into a nil poll.
+func found(p internbot.Poll, err error) (*internbot.Poll, error) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
@@ -190,10 +190,10 @@ func found(p storage.Poll, err error) (*storage.Poll, error) {
 
 // dmPoll is the poll reminder DMs are about: the reminders channel's, else the newest anywhere (its
 // recipients are filtered to the people in its channel).
-func (b *Bot) dmPoll(ctx context.Context) (storage.Poll, error) {
+func (b *Bot) dmPoll(ctx context.Context) (internbot.Poll, error) {
 	if b.cfg.Channel != "" {
 		p, err := b.store.CurrentPoll(ctx, b.cfg.Channel)
-		if !errors.Is(err, storage.ErrNotFound) {
+		if !errors.Is(err, internbot.ErrNotFound) {
 			return p, err
 		}
 	}
@@ -202,7 +202,7 @@ func (b *Bot) dmPoll(ctx context.Context) (storage.Poll, error) {
 
 // lazyPermalink is the poll's link, fetched only if something is sent: later ticks the same day cost
 // no call. A nil poll has no link.
-func (b *Bot) lazyPermalink(ctx context.Context, poll *storage.Poll) func() string {
+func (b *Bot) lazyPermalink(ctx context.Context, poll *internbot.Poll) func() string {
 	var link string
 	var fetched bool
 	return func() string {
@@ -213,7 +213,7 @@ func (b *Bot) lazyPermalink(ctx context.Context, poll *storage.Poll) func() stri
 	}
 }
 
-func (b *Bot) permalink(ctx context.Context, p storage.Poll) string {
+func (b *Bot) permalink(ctx context.Context, p internbot.Poll) string {
 	var link string
 	err := b.call(ctx, "chat.getPermalink", true, func(ctx context.Context) error {
 		var err error
@@ -244,8 +244,8 @@ func reminderKey(deadline, day, user string) string {
 	return deadline + "|" + day + "|" + user
 }
 
-func (b *Bot) postReminder(ctx context.Context, rem storage.Reminder, d deadline, day string, left int, poll *storage.Poll, link func() string, rep *ReminderReport) error {
-	if rem.State == storage.ReminderPosted {
+func (b *Bot) postReminder(ctx context.Context, rem internbot.Reminder, d deadline, day string, left int, poll *internbot.Poll, link func() string, rep *ReminderReport) error {
+	if rem.State == internbot.ReminderPosted {
 		return nil
 	}
 	key := reminderKey(d.Name, day, "")
@@ -340,7 +340,7 @@ var dmAnswers = []string{"yes", "maybe"}
 // sendDMs sends the deadline's DMs for day. The recipients are fixed the first time (a snapshot in the
 // database), each one's progress is recorded, and a DM whose sending was interrupted is looked up
 // before it is sent again: a crash neither repeats nor skips anyone.
-func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string, rep *ReminderReport) error {
+func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, poll internbot.Poll, link func() string, rep *ReminderReport) error {
 	dms, err := b.store.DMs(ctx, d.Name, day)
 	if err != nil {
 		return err
@@ -370,7 +370,7 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 	var errs []error
 	sent := 0
 	for _, dm := range dms {
-		if dm.State == storage.DMSent || dm.State == storage.DMFailed {
+		if dm.State == internbot.DMSent || dm.State == internbot.DMFailed {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -410,7 +410,7 @@ func (b *Bot) sendDMs(ctx context.Context, d deadline, day string, left int, pol
 	return errors.Join(errs...)
 }
 
-func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll storage.Poll, link func() string, dm storage.DM) error {
+func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM) error {
 	key := reminderKey(d.Name, day, dm.User)
 	im := dm.Channel
 	if im == "" {
@@ -425,7 +425,7 @@ func (b *Bot) sendDM(ctx context.Context, d deadline, day string, left int, poll
 			return b.dmFailed(ctx, d, day, dm.User, err)
 		}
 	}
-	if dm.State == storage.DMSending || dm.Attempts > 0 {
+	if dm.State == internbot.DMSending || dm.Attempts > 0 {
 		// An earlier attempt may have been delivered: it died before recording it, or its response
 		// was lost (a timeout after Slack had posted). Look before sending again.
 		ts, found, err := b.findPosted(ctx, im, key)
@@ -472,7 +472,7 @@ func (b *Bot) dmFailed(ctx context.Context, d deadline, day, user string, err er
 	return err
 }
 
-func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]int, link string) (string, []slack.Block) {
+func renderReminder(d deadline, left int, poll *internbot.Poll, counts map[string]int, link string) (string, []slack.Block) {
 	head := fmt.Sprintf(":alarm_clock: *%s* is %s — %s", escape(d.Name), longDate(d.Date), daysLeft(left))
 	if left == 0 {
 		head = fmt.Sprintf(":alarm_clock: *%s* is *today* (%s)", escape(d.Name), longDate(d.Date))
@@ -502,7 +502,7 @@ func renderReminder(d deadline, left int, poll *storage.Poll, counts map[string]
 
 // finalCounts are a closed poll's counts for its reminder DMs; nil for an open poll, or when they
 // cannot be read (the DM then says the poll is closed without them).
-func (b *Bot) finalCounts(ctx context.Context, poll storage.Poll) map[string]int {
+func (b *Bot) finalCounts(ctx context.Context, poll internbot.Poll) map[string]int {
 	if poll.ClosedAt.IsZero() {
 		return nil
 	}
@@ -514,7 +514,7 @@ func (b *Bot) finalCounts(ctx context.Context, poll storage.Poll) map[string]int
 	return counts
 }
 
-func renderDM(d deadline, left int, answer string, poll storage.Poll, final map[string]int, link string) string {
+func renderDM(d deadline, left int, answer string, poll internbot.Poll, final map[string]int, link string) string {
 	when := "is in " + strings.TrimSuffix(daysLeft(left), " left")
 	if left == 0 {
 		when = "is today"

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
@@ -240,7 +241,7 @@ func TestReminderCatchUpOnStart(t *testing.T) {
 }
 
 // remindHarness has a poll with four people: yes, maybe, no, and yes-but-opted-out.
-func remindHarness(t *testing.T, opts ...harnessOption) (*harness, storage.Poll) {
+func remindHarness(t *testing.T, opts ...harnessOption) (*harness, internbot.Poll) {
 	t.Helper()
 	opts = append([]harnessOption{withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 8, 0, 0, 0, time.UTC))}, opts...)
 	h := newHarness(t, opts...)

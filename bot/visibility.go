@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/internbot/internbot"
 	"github.com/slack-go/slack"
-
-	"github.com/internbot/internbot/storage"
 )
 
 // Who is applying where is sensitive: nothing about a poll (its counts, who answered, its link, its
@@ -17,10 +16,10 @@ import (
 // is missing), it shows nothing.
 
 // commandPoll is the poll a command run by user in channel is about: the channel's own, else the
-// newest poll in a channel user is a member of. storage.ErrNotFound if there is none.
-func (b *Bot) commandPoll(ctx context.Context, user, channel string) (storage.Poll, error) {
+// newest poll in a channel user is a member of. internbot.ErrNotFound if there is none.
+func (b *Bot) commandPoll(ctx context.Context, user, channel string) (internbot.Poll, error) {
 	p, err := b.store.CurrentPoll(ctx, channel)
-	if !errors.Is(err, storage.ErrNotFound) {
+	if !errors.Is(err, internbot.ErrNotFound) {
 		return p, err
 	}
 	return b.newestPollWhere(ctx, func(ch string) (bool, error) {
@@ -30,10 +29,10 @@ func (b *Bot) commandPoll(ctx context.Context, user, channel string) (storage.Po
 }
 
 // channelReminderPoll is the poll a reminder in the reminders channel shows: that channel's own, else
-// the newest poll in a public channel. storage.ErrNotFound if there is none.
-func (b *Bot) channelReminderPoll(ctx context.Context) (storage.Poll, error) {
+// the newest poll in a public channel. internbot.ErrNotFound if there is none.
+func (b *Bot) channelReminderPoll(ctx context.Context) (internbot.Poll, error) {
 	p, err := b.store.CurrentPoll(ctx, b.cfg.Channel)
-	if !errors.Is(err, storage.ErrNotFound) {
+	if !errors.Is(err, internbot.ErrNotFound) {
 		return p, err
 	}
 	return b.newestPollWhere(ctx, func(ch string) (bool, error) { return b.isPublic(ctx, ch) })
@@ -41,10 +40,10 @@ func (b *Bot) channelReminderPoll(ctx context.Context) (storage.Poll, error) {
 
 // newestPollWhere is the current poll of the channel with the newest poll among the channels ok
 // accepts; ok is asked once per channel.
-func (b *Bot) newestPollWhere(ctx context.Context, ok func(channel string) (bool, error)) (storage.Poll, error) {
+func (b *Bot) newestPollWhere(ctx context.Context, ok func(channel string) (bool, error)) (internbot.Poll, error) {
 	polls, err := b.store.Polls(ctx)
 	if err != nil {
-		return storage.Poll{}, err
+		return internbot.Poll{}, err
 	}
 	asked := make(map[string]bool)
 	for i := len(polls) - 1; i >= 0; i-- { // newest first: a channel's first is its current poll
@@ -55,13 +54,13 @@ func (b *Bot) newestPollWhere(ctx context.Context, ok func(channel string) (bool
 		asked[p.Channel] = true
 		yes, err := ok(p.Channel)
 		if err != nil {
-			return storage.Poll{}, err
+			return internbot.Poll{}, err
 		}
 		if yes {
 			return p, nil
 		}
 	}
-	return storage.Poll{}, storage.ErrNotFound
+	return internbot.Poll{}, internbot.ErrNotFound
 }
 
 // channelMembers is everyone in channel (conversations.members). A channel the bot cannot see any

@@ -6,29 +6,23 @@ import (
 	"fmt"
 	"strings"
 	"time"
-)
 
-// Deadline is a deadline added by an admin. Names are unique regardless of case.
-type Deadline struct {
-	Name      string
-	Date      string // YYYY-MM-DD
-	CreatedBy string
-	CreatedAt time.Time
-}
+	"github.com/internbot/internbot"
+)
 
 // AddDeadline stores d (name trimmed, CreatedAt defaulting to now) and
 // returns it. A deadline with the same name in any case is ErrDuplicate.
-func (db *DB) AddDeadline(ctx context.Context, d Deadline) (Deadline, error) {
+func (db *DB) AddDeadline(ctx context.Context, d internbot.Deadline) (internbot.Deadline, error) {
 	d.Name = strings.TrimSpace(d.Name)
 	if d.Name == "" {
-		return Deadline{}, fmt.Errorf("add deadline: empty name: %w", ErrInvalid)
+		return internbot.Deadline{}, fmt.Errorf("add deadline: empty name: %w", internbot.ErrInvalid)
 	}
 	if err := validDay(d.Date); err != nil {
-		return Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
+		return internbot.Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
-		return Deadline{}, fmt.Errorf("add deadline: %w", err)
+		return internbot.Deadline{}, fmt.Errorf("add deadline: %w", err)
 	}
 	defer tx.Rollback()
 	if d.CreatedAt.IsZero() {
@@ -38,12 +32,12 @@ func (db *DB) AddDeadline(ctx context.Context, d Deadline) (Deadline, error) {
 	_, err = tx.ExecContext(ctx, `INSERT INTO deadlines (name, date, created_by, created_at) VALUES (?, ?, ?, ?)`,
 		d.Name, d.Date, d.CreatedBy, formatTime(d.CreatedAt))
 	if isUniqueViolation(err) {
-		return Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, ErrDuplicate)
+		return internbot.Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, internbot.ErrDuplicate)
 	} else if err != nil {
-		return Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
+		return internbot.Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
+		return internbot.Deadline{}, fmt.Errorf("add deadline %q: %w", d.Name, err)
 	}
 	return d, nil
 }
@@ -69,17 +63,17 @@ func (db *DB) RemoveDeadline(ctx context.Context, name string) error {
 }
 
 // Deadlines returns the stored deadlines ordered by date, then name.
-func (db *DB) Deadlines(ctx context.Context) ([]Deadline, error) {
+func (db *DB) Deadlines(ctx context.Context) ([]internbot.Deadline, error) {
 	rows, err := db.db.QueryContext(ctx,
 		`SELECT name, date, created_by, created_at FROM deadlines ORDER BY date, name`)
 	if err != nil {
 		return nil, fmt.Errorf("deadlines: %w", err)
 	}
 	defer rows.Close()
-	var ds []Deadline
+	var ds []internbot.Deadline
 	for rows.Next() {
 		var (
-			d  Deadline
+			d  internbot.Deadline
 			at string
 		)
 		if err := rows.Scan(&d.Name, &d.Date, &d.CreatedBy, &at); err != nil {
@@ -103,7 +97,7 @@ func mustAffect(res sql.Result, what string) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return fmt.Errorf("%s: %w", what, internbot.ErrNotFound)
 	}
 	return nil
 }

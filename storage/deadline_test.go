@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 func TestDeadlines(t *testing.T) {
@@ -13,7 +13,7 @@ func TestDeadlines(t *testing.T) {
 	db, clock := MustOpenDB(t)
 
 	t.Run("OK", func(t *testing.T) {
-		for _, d := range []storage.Deadline{
+		for _, d := range []internbot.Deadline{
 			{Name: "Zeta", Date: "2025-04-01", CreatedBy: "UADMIN"},
 			{Name: "alpha", Date: "2025-05-01"},
 			{Name: " Beta ", Date: "2025-04-01"},
@@ -43,14 +43,14 @@ func TestDeadlines(t *testing.T) {
 	})
 
 	t.Run("ErrDuplicate", func(t *testing.T) {
-		if _, err := db.AddDeadline(ctx, storage.Deadline{Name: "ZETA", Date: "2025-06-01"}); !errors.Is(err, storage.ErrDuplicate) {
+		if _, err := db.AddDeadline(ctx, internbot.Deadline{Name: "ZETA", Date: "2025-06-01"}); !errors.Is(err, internbot.ErrDuplicate) {
 			t.Fatalf("err = %v, want ErrDuplicate", err)
 		}
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
-		for _, d := range []storage.Deadline{{Name: " ", Date: "2025-06-01"}, {Name: "x", Date: "2025-6-1"}, {Name: "x", Date: "tomorrow"}} {
-			if _, err := db.AddDeadline(ctx, d); !errors.Is(err, storage.ErrInvalid) {
+		for _, d := range []internbot.Deadline{{Name: " ", Date: "2025-06-01"}, {Name: "x", Date: "2025-6-1"}, {Name: "x", Date: "tomorrow"}} {
+			if _, err := db.AddDeadline(ctx, d); !errors.Is(err, internbot.ErrInvalid) {
 				t.Errorf("AddDeadline(%+v) = %v, want ErrInvalid", d, err)
 			}
 		}
@@ -60,7 +60,7 @@ func TestDeadlines(t *testing.T) {
 		if err := db.RemoveDeadline(ctx, "zeta"); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.RemoveDeadline(ctx, "zeta"); !errors.Is(err, storage.ErrNotFound) {
+		if err := db.RemoveDeadline(ctx, "zeta"); !errors.Is(err, internbot.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 		if ds, _ := db.Deadlines(ctx); len(ds) != 2 {

@@ -6,35 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-)
 
-// DM states. MarkDMFailed puts a DM back to DMPending (to be tried again);
-// MarkDMUndeliverable sets DMFailed, for a DM that can never be delivered.
-const (
-	DMPending = "pending"
-	DMSending = "sending"
-	DMSent    = "sent"
-	DMFailed  = "failed"
+	"github.com/internbot/internbot"
 )
-
-// DM is the bookkeeping of one reminder DM to one user.
-type DM struct {
-	Deadline  string
-	Day       string
-	User      string
-	State     string // DMPending, DMSending, DMSent or DMFailed
-	Channel   string // the DM channel, once sent
-	TS        string
-	LastError string
-	Attempts  int
-}
 
 // PlanDMs creates the recipient list for (deadline, day) once. The plan is
 // a snapshot: if one already exists, nothing is added and created is false.
 // Empty and repeated user ids are skipped.
 func (db *DB) PlanDMs(ctx context.Context, deadline, day string, users []string) (created bool, err error) {
 	if deadline == "" {
-		return false, fmt.Errorf("plan dms: empty deadline: %w", ErrInvalid)
+		return false, fmt.Errorf("plan dms: empty deadline: %w", internbot.ErrInvalid)
 	}
 	if err := validDay(day); err != nil {
 		return false, fmt.Errorf("plan dms: %w", err)
@@ -82,7 +63,7 @@ func planDMs(ctx context.Context, tx *tx, deadline, day string, users []string) 
 }
 
 // DMs returns the planned DMs of (deadline, day), ordered by user.
-func (db *DB) DMs(ctx context.Context, deadline, day string) ([]DM, error) {
+func (db *DB) DMs(ctx context.Context, deadline, day string) ([]internbot.DM, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT deadline, day, user_id, state, channel, ts, last_error, attempts
 		FROM dms WHERE deadline = ? AND day = ? ORDER BY user_id`, deadline, day)
@@ -90,9 +71,9 @@ func (db *DB) DMs(ctx context.Context, deadline, day string) ([]DM, error) {
 		return nil, fmt.Errorf("dms: %w", err)
 	}
 	defer rows.Close()
-	var dms []DM
+	var dms []internbot.DM
 	for rows.Next() {
-		var d DM
+		var d internbot.DM
 		if err := rows.Scan(&d.Deadline, &d.Day, &d.User, &d.State, &d.Channel, &d.TS, &d.LastError, &d.Attempts); err != nil {
 			return nil, fmt.Errorf("dms: %w", err)
 		}
@@ -149,12 +130,12 @@ func (db *DB) updateDM(ctx context.Context, op, deadline, day, user string, refu
 	err = tx.QueryRowContext(ctx,
 		`SELECT state FROM dms WHERE deadline = ? AND day = ? AND user_id = ?`, deadline, day, user).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: dm to %s for %q on %s: %w", op, user, deadline, day, ErrNotFound)
+		return fmt.Errorf("%s: dm to %s for %q on %s: %w", op, user, deadline, day, internbot.ErrNotFound)
 	} else if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	if refuseSent && state == DMSent {
-		return fmt.Errorf("%s: dm to %s for %q on %s already sent: %w", op, user, deadline, day, ErrDuplicate)
+	if refuseSent && state == internbot.DMSent {
+		return fmt.Errorf("%s: dm to %s for %q on %s already sent: %w", op, user, deadline, day, internbot.ErrDuplicate)
 	}
 	args = append(args, tx.nowText, deadline, day, user)
 	if _, err := tx.ExecContext(ctx, query, args...); err != nil {

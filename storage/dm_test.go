@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 func TestDMs(t *testing.T) {
@@ -26,7 +26,7 @@ func TestDMs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dms) != 2 || dms[0].User != "U1" || dms[1].User != "U2" || dms[0].State != storage.DMPending {
+	if len(dms) != 2 || dms[0].User != "U1" || dms[1].User != "U2" || dms[0].State != internbot.DMPending {
 		t.Fatalf("DMs = %+v", dms)
 	}
 
@@ -38,7 +38,7 @@ func TestDMs(t *testing.T) {
 		t.Fatal("empty plan was replaced")
 	}
 
-	dm := func(user string) storage.DM {
+	dm := func(user string) internbot.DM {
 		t.Helper()
 		dms, err := db.DMs(ctx, "Apply", day)
 		if err != nil {
@@ -50,7 +50,7 @@ func TestDMs(t *testing.T) {
 			}
 		}
 		t.Fatalf("no dm for %s", user)
-		return storage.DM{}
+		return internbot.DM{}
 	}
 
 	must := func(err error) {
@@ -60,34 +60,34 @@ func TestDMs(t *testing.T) {
 		}
 	}
 	must(db.MarkDMSending(ctx, "Apply", day, "U1"))
-	if d := dm("U1"); d.State != storage.DMSending || d.Attempts != 1 {
+	if d := dm("U1"); d.State != internbot.DMSending || d.Attempts != 1 {
 		t.Errorf("after sending = %+v", d)
 	}
 	must(db.MarkDMFailed(ctx, "Apply", day, "U1", "ratelimited"))
-	if d := dm("U1"); d.State != storage.DMPending || d.LastError != "ratelimited" || d.Attempts != 1 {
+	if d := dm("U1"); d.State != internbot.DMPending || d.LastError != "ratelimited" || d.Attempts != 1 {
 		t.Errorf("after failed = %+v", d)
 	}
 	must(db.MarkDMSending(ctx, "Apply", day, "U1"))
 	must(db.MarkDMSent(ctx, "Apply", day, "U1", "D1", "1.000001"))
-	if d := dm("U1"); d.State != storage.DMSent || d.Attempts != 2 || d.Channel != "D1" || d.TS != "1.000001" || d.LastError != "" {
+	if d := dm("U1"); d.State != internbot.DMSent || d.Attempts != 2 || d.Channel != "D1" || d.TS != "1.000001" || d.LastError != "" {
 		t.Errorf("after sent = %+v", d)
 	}
-	if err := db.MarkDMSending(ctx, "Apply", day, "U1"); !errors.Is(err, storage.ErrDuplicate) {
+	if err := db.MarkDMSending(ctx, "Apply", day, "U1"); !errors.Is(err, internbot.ErrDuplicate) {
 		t.Errorf("sending a sent dm: %v, want ErrDuplicate", err)
 	}
 	must(db.MarkDMFailed(ctx, "Apply", day, "U1", "late"))
-	if d := dm("U1"); d.State != storage.DMSent {
+	if d := dm("U1"); d.State != internbot.DMSent {
 		t.Errorf("late failure undid sent: %+v", d)
 	}
-	if d := dm("U2"); d.State != storage.DMPending || d.Attempts != 0 {
+	if d := dm("U2"); d.State != internbot.DMPending || d.Attempts != 0 {
 		t.Errorf("U2 = %+v", d)
 	}
 	must(db.MarkDMUndeliverable(ctx, "Apply", day, "U2", "conversations.open: user_disabled"))
-	if d := dm("U2"); d.State != storage.DMFailed || d.LastError != "conversations.open: user_disabled" {
+	if d := dm("U2"); d.State != internbot.DMFailed || d.LastError != "conversations.open: user_disabled" {
 		t.Errorf("after undeliverable = %+v", d)
 	}
 	must(db.MarkDMUndeliverable(ctx, "Apply", day, "U1", "late"))
-	if d := dm("U1"); d.State != storage.DMSent {
+	if d := dm("U1"); d.State != internbot.DMSent {
 		t.Errorf("late undeliverable undid sent: %+v", d)
 	}
 	for _, err := range []error{
@@ -96,7 +96,7 @@ func TestDMs(t *testing.T) {
 		db.MarkDMSent(ctx, "Apply", day, "U3", "D3", "1.1"),
 		db.MarkDMFailed(ctx, "Apply", day, "U3", "x"),
 	} {
-		if !errors.Is(err, storage.ErrNotFound) {
+		if !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("unplanned user: %v, want ErrNotFound", err)
 		}
 	}

@@ -5,12 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/internbot/internbot"
 )
 
 // SetRemindersOff records whether user opted out of reminder DMs.
 func (db *DB) SetRemindersOff(ctx context.Context, user string, off bool) error {
 	if user == "" {
-		return fmt.Errorf("set reminders off: empty user: %w", ErrInvalid)
+		return fmt.Errorf("set reminders off: empty user: %w", internbot.ErrInvalid)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {

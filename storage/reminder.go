@@ -6,36 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Reminder states.
-const (
-	ReminderPending = "pending"
-	ReminderPosted  = "posted"
+	"github.com/internbot/internbot"
 )
-
-// Reminder is the bookkeeping that makes the channel reminder for a
-// deadline exactly-once per local day.
-type Reminder struct {
-	Deadline  string
-	Day       string // local day, YYYY-MM-DD
-	Channel   string
-	State     string // ReminderPending or ReminderPosted
-	TS        string // the posted message's ts
-	LastError string
-	Attempts  int
-	UpdatedAt time.Time
-}
 
 const reminderColumns = `deadline, day, channel, state, ts, last_error, attempts, updated_at`
 
-func scanReminder(s interface{ Scan(...any) error }) (Reminder, error) {
+func scanReminder(s interface{ Scan(...any) error }) (internbot.Reminder, error) {
 	var (
-		r  Reminder
+		r  internbot.Reminder
 		at string
 	)
 	if err := s.Scan(&r.Deadline, &r.Day, &r.Channel, &r.State, &r.TS, &r.LastError, &r.Attempts, &at); err != nil {
-		return Reminder{}, err
+		return internbot.Reminder{}, err
 	}
 	var err error
 	r.UpdatedAt, err = parseTime(at)
@@ -43,19 +26,19 @@ func scanReminder(s interface{ Scan(...any) error }) (Reminder, error) {
 }
 
 // Reminder returns the bookkeeping for (deadline, day), or ErrNotFound.
-func (db *DB) Reminder(ctx context.Context, deadline, day string) (Reminder, error) {
+func (db *DB) Reminder(ctx context.Context, deadline, day string) (internbot.Reminder, error) {
 	r, err := findReminder(ctx, db.db, deadline, day)
 	if err != nil {
-		return Reminder{}, fmt.Errorf("reminder: %w", err)
+		return internbot.Reminder{}, fmt.Errorf("reminder: %w", err)
 	}
 	return r, nil
 }
 
-func findReminder(ctx context.Context, q querier, deadline, day string) (Reminder, error) {
+func findReminder(ctx context.Context, q querier, deadline, day string) (internbot.Reminder, error) {
 	r, err := scanReminder(q.QueryRowContext(ctx,
 		`SELECT `+reminderColumns+` FROM reminders WHERE deadline = ? AND day = ?`, deadline, day))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Reminder{}, fmt.Errorf("reminder %q on %s: %w", deadline, day, ErrNotFound)
+		return internbot.Reminder{}, fmt.Errorf("reminder %q on %s: %w", deadline, day, internbot.ErrNotFound)
 	}
 	return r, err
 }
@@ -65,16 +48,16 @@ func findReminder(ctx context.Context, q querier, deadline, day string) (Reminde
 // attempt and sets Channel. claimed is false when another holder's lease has not yet run out: that
 // process is working on it, and the caller must leave it alone. A holder renews its lease by claiming
 // again, and gives it up with ReleaseReminder; the lease of a process that died simply runs out.
-func (db *DB) ClaimReminder(ctx context.Context, deadline, day, channel, holder string, lease time.Duration) (r Reminder, claimed bool, err error) {
+func (db *DB) ClaimReminder(ctx context.Context, deadline, day, channel, holder string, lease time.Duration) (r internbot.Reminder, claimed bool, err error) {
 	if deadline == "" || holder == "" || lease <= 0 {
-		return Reminder{}, false, fmt.Errorf("claim reminder: empty deadline or holder, or no lease: %w", ErrInvalid)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: empty deadline or holder, or no lease: %w", internbot.ErrInvalid)
 	}
 	if err := validDay(day); err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	defer tx.Rollback()
 	nowUS := tx.now.UnixMicro()
@@ -89,18 +72,18 @@ func (db *DB) ClaimReminder(ctx context.Context, deadline, day, channel, holder 
 		WHERE lease_holder = '' OR lease_holder = excluded.lease_holder OR lease_until < ?`,
 		deadline, day, channel, tx.nowText, holder, nowUS+lease.Microseconds(), nowUS, nowUS)
 	if err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	r, err = findReminder(ctx, tx, deadline, day)
 	if err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
+		return internbot.Reminder{}, false, fmt.Errorf("claim reminder: %w", err)
 	}
 	return r, n == 1, nil
 }
@@ -168,14 +151,14 @@ func (db *DB) MarkReminderFailed(ctx context.Context, deadline, day, reason stri
 }
 
 // Reminders returns the reminders of a local day, ordered by deadline.
-func (db *DB) Reminders(ctx context.Context, day string) ([]Reminder, error) {
+func (db *DB) Reminders(ctx context.Context, day string) ([]internbot.Reminder, error) {
 	rows, err := db.db.QueryContext(ctx,
 		`SELECT `+reminderColumns+` FROM reminders WHERE day = ? ORDER BY deadline`, day)
 	if err != nil {
 		return nil, fmt.Errorf("reminders: %w", err)
 	}
 	defer rows.Close()
-	var rs []Reminder
+	var rs []internbot.Reminder
 	for rows.Next() {
 		r, err := scanReminder(rows)
 		if err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 func TestReminders(t *testing.T) {
@@ -14,13 +14,13 @@ func TestReminders(t *testing.T) {
 	db, clock := MustOpenDB(t)
 	const day = "2025-03-14"
 
-	if _, err := db.Reminder(ctx, "Apply", day); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := db.Reminder(ctx, "Apply", day); !errors.Is(err, internbot.ErrNotFound) {
 		t.Fatalf("Reminder before begin = %v, want ErrNotFound", err)
 	}
-	if err := db.MarkReminderPosted(ctx, "Apply", day, "1.1"); !errors.Is(err, storage.ErrNotFound) {
+	if err := db.MarkReminderPosted(ctx, "Apply", day, "1.1"); !errors.Is(err, internbot.ErrNotFound) {
 		t.Fatalf("MarkReminderPosted before begin = %v, want ErrNotFound", err)
 	}
-	if err := db.MarkReminderFailed(ctx, "Apply", day, "x"); !errors.Is(err, storage.ErrNotFound) {
+	if err := db.MarkReminderFailed(ctx, "Apply", day, "x"); !errors.Is(err, internbot.ErrNotFound) {
 		t.Fatalf("MarkReminderFailed before begin = %v, want ErrNotFound", err)
 	}
 
@@ -28,7 +28,7 @@ func TestReminders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != storage.ReminderPending || r.Attempts != 1 || r.Channel != "C1" || !r.UpdatedAt.Equal(clock.Now()) {
+	if r.State != internbot.ReminderPending || r.Attempts != 1 || r.Channel != "C1" || !r.UpdatedAt.Equal(clock.Now()) {
 		t.Errorf("first begin = %+v", r)
 	}
 	if err := db.MarkReminderFailed(ctx, "Apply", day, "channel_not_found"); err != nil {
@@ -42,7 +42,7 @@ func TestReminders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != storage.ReminderPending || r.Attempts != 2 || r.Channel != "C2" || r.LastError != "channel_not_found" {
+	if r.State != internbot.ReminderPending || r.Attempts != 2 || r.Channel != "C2" || r.LastError != "channel_not_found" {
 		t.Errorf("second begin = %+v", r)
 	}
 	if err := db.MarkReminderPosted(ctx, "Apply", day, "1700000000.000100"); err != nil {
@@ -55,14 +55,14 @@ func TestReminders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != storage.ReminderPosted || r.Attempts != 2 || r.Channel != "C2" || r.TS != "1700000000.000100" || r.LastError != "" {
+	if r.State != internbot.ReminderPosted || r.Attempts != 2 || r.Channel != "C2" || r.TS != "1700000000.000100" || r.LastError != "" {
 		t.Errorf("begin after posted = %+v", r)
 	}
 	// A late failure report does not undo the posting.
 	if err := db.MarkReminderFailed(ctx, "Apply", day, "timeout"); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := db.Reminder(ctx, "Apply", day); r.State != storage.ReminderPosted || r.LastError != "" {
+	if r, _ := db.Reminder(ctx, "Apply", day); r.State != internbot.ReminderPosted || r.LastError != "" {
 		t.Errorf("after late failure = %+v", r)
 	}
 
@@ -79,7 +79,7 @@ func TestReminders(t *testing.T) {
 	if len(rs) != 2 || rs[0].Deadline != "Apply" || rs[1].Deadline != "Offer" {
 		t.Errorf("Reminders = %+v", rs)
 	}
-	if _, _, err := db.ClaimReminder(ctx, "Apply", "14/03/2025", "C1", "test", time.Minute); !errors.Is(err, storage.ErrInvalid) {
+	if _, _, err := db.ClaimReminder(ctx, "Apply", "14/03/2025", "C1", "test", time.Minute); !errors.Is(err, internbot.ErrInvalid) {
 		t.Errorf("bad day: %v", err)
 	}
 }
@@ -88,7 +88,7 @@ func TestReminderLease(t *testing.T) {
 	db, clock := MustOpenDB(t)
 	ctx := context.Background()
 	const day = "2026-12-12"
-	claim := func(holder string) (storage.Reminder, bool) {
+	claim := func(holder string) (internbot.Reminder, bool) {
 		t.Helper()
 		r, ok, err := db.ClaimReminder(ctx, "Apply", day, "C1", holder, time.Minute)
 		if err != nil {
@@ -121,7 +121,7 @@ func TestReminderLease(t *testing.T) {
 	if _, ok := claim("C"); !ok {
 		t.Fatal("C refused after B released")
 	}
-	if _, _, err := db.ClaimReminder(ctx, "Apply", day, "C1", "", time.Minute); !errors.Is(err, storage.ErrInvalid) {
+	if _, _, err := db.ClaimReminder(ctx, "Apply", day, "C1", "", time.Minute); !errors.Is(err, internbot.ErrInvalid) {
 		t.Fatalf("empty holder: %v", err)
 	}
 }
