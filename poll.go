@@ -98,3 +98,25 @@ func allDigits(s string) bool {
 	}
 	return true
 }
+
+// NewestWhere is the current poll of the channel with the newest poll among the channels ok accepts:
+// polls are in creation order (as a store lists them), and ok is asked once per channel, newest
+// first. ErrNotFound if ok accepts none. Who may see which poll is decided by ok: see the callers.
+func NewestWhere(polls []Poll, ok func(channel string) (bool, error)) (Poll, error) {
+	asked := make(map[string]bool)
+	for i := len(polls) - 1; i >= 0; i-- { // newest first: a channel's first is its current poll
+		p := polls[i]
+		if asked[p.Channel] {
+			continue
+		}
+		asked[p.Channel] = true
+		yes, err := ok(p.Channel)
+		if err != nil {
+			return Poll{}, err
+		}
+		if yes {
+			return p, nil
+		}
+	}
+	return Poll{}, ErrNotFound
+}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/remind"
 )
 
 // ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
@@ -54,8 +53,7 @@ type Options struct {
 	// ShutdownGrace is how long Run waits, once the work in flight is done, for the last acks to be
 	// written before it closes the socket (default 200ms).
 	ShutdownGrace time.Duration
-	// DMInterval spaces reminder DMs (default 1.2s: conversations.open is a Tier 3 method, about 50
-	// calls a minute, and chat.postMessage allows about one message a second per channel).
+	// DMInterval spaces reminder DMs (see remind.Options).
 	DMInterval time.Duration
 	// Metrics receives counters; nil means none are kept.
 	Metrics *Metrics
@@ -78,7 +76,6 @@ type Bot struct {
 	commandTimeout time.Duration
 	pingInterval   time.Duration
 	shutdownGrace  time.Duration
-	dmInterval     time.Duration
 
 	botUserID string
 	botName   string
@@ -105,10 +102,8 @@ type Bot struct {
 	// for Healthy.
 	fatal     chan error
 	unhealthy atomic.Pointer[error]
-	// holder names this process in reminder leases.
-	holder string
-	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
-	remindMu sync.Mutex
+	// reminders is the reminder engine, run on its schedule while Run serves.
+	reminders *remind.Engine
 }
 
 // New checks the options and builds a Bot; it does not touch the network.
@@ -134,7 +129,6 @@ func New(opts Options) (*Bot, error) {
 		commandTimeout: opts.CommandTimeout,
 		pingInterval:   opts.PingInterval,
 		shutdownGrace:  opts.ShutdownGrace,
-		dmInterval:     opts.DMInterval,
 		polls:          newPollCache(),
 		reactions:      make(chan pendingReaction, 4*maxBatch),
 		reconcile:      make(chan struct{}, 1),
@@ -160,9 +154,6 @@ func New(opts Options) (*Bot, error) {
 	if b.shutdownGrace <= 0 {
 		b.shutdownGrace = 200 * time.Millisecond
 	}
-	if b.dmInterval <= 0 {
-		b.dmInterval = 1200 * time.Millisecond
-	}
 	if b.metrics == nil {
 		b.metrics = NewMetrics(nil)
 	}
@@ -170,9 +161,14 @@ func New(opts Options) (*Bot, error) {
 		b.slackClock = NewSlackClock()
 	}
 	b.admins = newAdminCache(b.now)
-	b.holder = holderName()
 	b.commands = commandTable()
 	b.updates = newUpdater(b)
+	var err error
+	b.reminders, err = remind.New(remind.Options{Config: b.cfg, Store: b.store, Slack: reminderSlack{b}, Logger: opts.Logger,
+		Now: b.now, Sleep: b.sleep, DMInterval: opts.DMInterval, Metrics: reminderMetrics{b.metrics}})
+	if err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -238,7 +234,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	defer stopAcks()
 	b.ackCtx = ackCtx
 
-	stopScheduler, err := b.startScheduler(workCtx)
+	stopScheduler, err := b.reminders.Start(workCtx)
 	if err != nil {
 		return err
 	}
@@ -626,10 +622,4 @@ func firstRunes(s string, n int) string {
 		n--
 	}
 	return s
-}
-
-// holderName identifies this process in reminder leases: host, pid and a random part.
-func holderName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
 }

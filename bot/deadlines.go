@@ -14,11 +14,11 @@ import (
 const maxDeadlineName = 100
 
 func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
-	ds, err := b.deadlines(ctx)
+	ds, err := b.reminders.Deadlines(ctx)
 	if err != nil {
 		return nil, err
 	}
-	today := b.today()
+	today := b.reminders.Today()
 	var lines []string
 	for _, d := range ds {
 		left := today.DaysUntil(d.Date)
@@ -59,8 +59,8 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 	if len(name) > maxDeadlineName {
 		return textReply("That name is too long: keep it under %d characters.", maxDeadlineName), nil
 	}
-	if date.Before(b.today()) {
-		return textReply("%s is in the past (today is %s in %s).", date, b.today(), b.cfg.Timezone.String()), nil
+	if date.Before(b.reminders.Today()) {
+		return textReply("%s is in the past (today is %s in %s).", date, b.reminders.Today(), b.cfg.Timezone.String()), nil
 	}
 	for _, d := range b.cfg.Deadlines {
 		if strings.EqualFold(d.Name, name) {
@@ -73,7 +73,7 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 	} else if err != nil {
 		return nil, err
 	}
-	left := b.today().DaysUntil(date)
+	left := b.reminders.Today().DaysUntil(date)
 	return textReply("Added *%s* on %s (%s). Reminders go out %s days before.", escape(name), longDate(date), daysLeft(left), joinInts(b.cfg.Reminders.DaysBefore)), nil
 }
 

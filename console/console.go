@@ -457,7 +457,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		s.printf("  the time is %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 2006 15:04 MST"))
 	case fields[0] == "remind":
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.bot.RunReminders(rctx)
+		err := s.bot.Reminders().Run(rctx)
 		cancel()
 		if err != nil {
 			return false, err

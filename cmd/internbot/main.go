@@ -27,6 +27,7 @@ import (
 	"github.com/internbot/internbot/console"
 	"github.com/internbot/internbot/loadtest"
 	"github.com/internbot/internbot/ops"
+	"github.com/internbot/internbot/remind"
 	"github.com/internbot/internbot/storage"
 )
 
@@ -93,7 +94,7 @@ func commandTable() []command {
 			return export(ctx, env, args, std.out, std.err)
 		}},
 		{"remind", "", "run the reminder job once, now, with the same exactly-once bookkeeping, and exit", func(ctx context.Context, env config.Env, args []string, std stdio) error {
-			return remind(ctx, env, args, std.out, std.err)
+			return remindCmd(ctx, env, args, std.out, std.err)
 		}},
 		{"backup", "FILE", "write a consistent copy of the database to FILE (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
 			return backup(ctx, env, args, std.out, std.err)
@@ -423,9 +424,9 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 		slack.OptionHTTPClient(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second}))), clock
 }
 
-// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
+// remindCmd runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
 // prints what it did. It fails only when something a later run may get done did not get done.
-func remind(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
+func remindCmd(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, false)
@@ -439,12 +440,12 @@ func remind(ctx context.Context, env config.Env, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	rep, err := b.RunRemindersReport(ctx)
+	rep, err := b.Reminders().RunReport(ctx)
 	printReport(stdout, rep)
 	return err
 }
 
-func printReport(w io.Writer, r bot.ReminderReport) {
+func printReport(w io.Writer, r remind.Report) {
 	if len(r.Due) == 0 {
 		fmt.Fprintln(w, "no reminder is due today")
 		return
