@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/internbot/internbot"
@@ -128,8 +127,10 @@ type Engine struct {
 	metrics    Metrics
 	// holder names this process in reminder leases.
 	holder string
-	// mu makes one process's runs (scheduled, catch-up, console) take turns.
-	mu sync.Mutex
+	// turn makes one process's runs (scheduled, catch-up, console) take turns: a one-slot semaphore,
+	// so that a run waiting for its turn (behind a DM fan-out's spacing and 429 waits) gives up when
+	// its context ends, which a mutex would not.
+	turn chan struct{}
 }
 
 // New checks the options and builds an Engine.
@@ -152,6 +153,7 @@ func New(opts Options) (*Engine, error) {
 		dmInterval: opts.DMInterval,
 		metrics:    opts.Metrics,
 		holder:     holderName(),
+		turn:       make(chan struct{}, 1),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -248,11 +250,15 @@ type UndeliverableDM struct {
 }
 
 // RunReport is Run, also saying what the run did. The error is set only when something failed that a
-// later run may get done.
+// later run may get done, or when ctx ended while the run waited for another run of this process.
 func (e *Engine) RunReport(ctx context.Context) (Report, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	var rep Report
+	select {
+	case e.turn <- struct{}{}:
+		defer func() { <-e.turn }()
+	case <-ctx.Done():
+		return rep, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+	}
 	today := e.Today()
 	ds, err := e.Deadlines(ctx)
 	if err != nil {

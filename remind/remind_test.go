@@ -473,3 +473,41 @@ func TestRunAcrossDST(t *testing.T) {
 		t.Errorf("after the first 01:30 the schedule fires at %v, want 01:30 PST the next day", next.UTC())
 	}
 }
+
+// stuck is a guard against a test hanging: long enough that nothing waits on it when the code works.
+const stuck = 5 * time.Second
+
+func TestRunWaitingForTurnIsCancellable(t *testing.T) {
+	// One run is in its DM fan-out (here: a post that does not return); a second one of the same
+	// process (the console's `remind`) waits for its turn, and gives up when its context ends.
+	f := newFixture(t)
+	inPost, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.slack.post = func(context.Context, string, remind.Message) (bool, error) {
+		once.Do(func() { close(inPost) })
+		<-release
+		return true, nil
+	}
+	e := f.engine(t)
+	first := make(chan error, 1)
+	go func() { first <- e.Run(context.Background()) }()
+	<-inPost
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	second := make(chan error, 1)
+	go func() { second <- e.Run(ctx) }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the waiting run = %v, want context.Canceled", err)
+		}
+	case <-time.After(stuck):
+		t.Error("a run waiting for its turn did not give up when its context ended")
+		defer func() { <-second }()
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+}
