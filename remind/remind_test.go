@@ -511,3 +511,63 @@ func TestRunWaitingForTurnIsCancellable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// soon fires 10ms after any time near the real now (robfig/cron runs on the real clock), and never
+// for the engine's clock's days, so there is no catch-up run.
+type soon struct{}
+
+func (soon) Next(t time.Time) time.Time {
+	if d := time.Since(t); d > time.Hour || d < -time.Hour {
+		return time.Time{}
+	}
+	return t.Add(10 * time.Millisecond)
+}
+
+// slowRecord is a store whose MarkReminderFailed takes a while, as a write does when SQLite is busy
+// (busy_timeout is 5s), and then says it finished.
+type slowRecord struct {
+	remind.Store
+	recorded chan error
+}
+
+// busy is longer than the half second the scheduler's stop used to grant a job after the drain.
+const busy = time.Second
+
+func (s *slowRecord) MarkReminderFailed(ctx context.Context, deadline, day, reason string) error {
+	time.Sleep(busy)
+	err := s.Store.MarkReminderFailed(ctx, deadline, day, reason)
+	s.recorded <- err
+	return err
+}
+
+func TestStopWaitsForTheRunningJob(t *testing.T) {
+	// The drain deadline passes while a scheduled job's post is in flight: the post is abandoned, and
+	// the job records that. stop returns only when it has: the caller closes the database next.
+	f := newFixture(t)
+	slow := &slowRecord{Store: f.db, recorded: make(chan error, 1)}
+	f.store = slow
+	inPost := make(chan struct{})
+	var once sync.Once
+	f.slack.post = func(ctx context.Context, _ string, _ remind.Message) (bool, error) {
+		once.Do(func() { close(inPost) })
+		<-ctx.Done()
+		return false, ctx.Err()
+	}
+	drain, endDrain := context.WithCancel(context.Background())
+	stop := remind.StartWith(f.engine(t), drain, soon{})
+	<-inPost
+	endDrain()
+	stop()
+	select {
+	case err := <-slow.recorded:
+		if err != nil {
+			t.Errorf("recording the failed post: %v", err)
+		}
+	default:
+		t.Error("stop returned while the job was still recording its failed post: the database would be closed under it")
+		<-slow.recorded
+	}
+	if r := f.reminder(t); r.State != internbot.ReminderPending || r.LastError == "" {
+		t.Errorf("reminder = %+v, want pending with the abandoned post's error", r)
+	}
+}

@@ -67,13 +67,23 @@ func dueToday(s cron.Schedule, now time.Time, loc *time.Location) bool {
 }
 
 // Start runs the reminder job on the configured schedule, and once at once if today's scheduled time
-// has passed (a catch-up: the bookkeeping skips what was already sent), until stop is called. stop
-// waits for a running job to reach a safe point (between two posts) and end.
+// has passed (a catch-up: the bookkeeping skips what was already sent), until stop is called.
+//
+// ctx is the bound on the whole stop (the caller's drain deadline). stop ends a running job at its
+// next safe point (between two posts); once ctx ends, a request the job has in flight is abandoned
+// too (see InFlight), and what is left is recording what happened. stop waits for every job it
+// started to end: each honours its context at every wait (429s, DM spacing, retries), so the wait is
+// bounded by ctx plus one short write, and the caller may close the store when stop returns.
 func (e *Engine) Start(ctx context.Context) (stop func(), err error) {
 	sched, err := ParseSchedule(e.cfg.Reminders.Schedule, e.cfg.Timezone)
 	if err != nil {
 		return nil, err
 	}
+	return e.start(ctx, sched), nil
+}
+
+// start is Start on sched; tests give it a schedule that fires at once.
+func (e *Engine) start(ctx context.Context, sched cron.Schedule) (stop func()) {
 	jobCtx, cancelJobs := context.WithCancel(ctx)
 	// cancelJobs stops a job at its next safe point; ctx ending (the drain deadline) also abandons
 	// the request it has in flight.
@@ -93,21 +103,9 @@ func (e *Engine) Start(ctx context.Context) (stop func(), err error) {
 	}
 	return func() {
 		cancelJobs()
-		done := c.Stop().Done()
-		select {
-		case <-done:
-			catchUp.Wait()
-			return
-		case <-ctx.Done():
-		}
-		// Past the drain deadline the job's request has been abandoned; it only records that.
-		select {
-		case <-done:
-		case <-time.After(500 * time.Millisecond):
-			e.log.Warn("a reminder job did not stop by the drain deadline; it is left behind")
-		}
+		<-c.Stop().Done()
 		catchUp.Wait()
-	}, nil
+	}
 }
 
 // recoverPanic keeps a panic in a job from ending the process; cron.Recover does this for cron's own
