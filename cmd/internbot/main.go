@@ -25,6 +25,7 @@ import (
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/console"
+	"github.com/internbot/internbot/export"
 	"github.com/internbot/internbot/loadtest"
 	"github.com/internbot/internbot/ops"
 	"github.com/internbot/internbot/remind"
@@ -91,7 +92,7 @@ func commandTable() []command {
 			return checkConfig(env, args, std.out, std.err)
 		}},
 		{"export", "", "write the poll answers as CSV to standard output (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
-			return export(ctx, env, args, std.out, std.err)
+			return exportCmd(ctx, env, args, std.out, std.err)
 		}},
 		{"remind", "", "run the reminder job once, now, with the same exactly-once bookkeeping, and exit", func(ctx context.Context, env config.Env, args []string, std stdio) error {
 			return remindCmd(ctx, env, args, std.out, std.err)
@@ -573,13 +574,13 @@ func describeSource(file string) string {
 	return file
 }
 
-func export(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
+func exportCmd(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("export", env, stderr)
 	poll := f.fs.String("poll", "", "only the poll `CHANNEL/TS` (default: every poll)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	ref, err := bot.ParsePollRef(*poll)
+	ref, err := export.ParsePollRef(*poll)
 	if err != nil {
 		return usageError(err)
 	}
@@ -591,7 +592,7 @@ func export(ctx context.Context, env config.Env, args []string, stdout, stderr i
 		return err
 	}
 	defer db.Close()
-	return bot.ExportCSV(ctx, db, ref, stdout)
+	return export.CSV(ctx, db, ref, stdout)
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
