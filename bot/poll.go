@@ -22,10 +22,17 @@ func (b *Bot) pollOptions() []internbot.PollOption {
 // one reaction per option with the bot's own token, so answering is one click and no person appears
 // to have voted.
 func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
+	// A channel has one current poll: the previous one is closed below. When it cannot be read, no
+	// new poll is posted, or the old one would go on counting beside it.
+	prev, err := b.store.CurrentPoll(ctx, r.channel)
+	hasPrev := err == nil
+	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
+		return nil, fmt.Errorf("current poll: %w", err)
+	}
 	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
-	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+	err = b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
 		var err error
 		channel, ts, err = b.client.PostMessageContext(ctx, r.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
@@ -36,7 +43,6 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	case err != nil:
 		return nil, err
 	}
-	prev, prevErr := b.store.CurrentPoll(ctx, r.channel)
 	p.Channel, p.TS = channel, ts
 	p, err = b.store.CreatePoll(ctx, p)
 	if err != nil {
@@ -44,8 +50,8 @@ func (b *Bot) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	}
 	b.polls.put(p)
 	b.updates.showing(p.ID, pollContent(text, blocks))
-	// A channel has one current poll: the previous one stops counting and shows its final counts.
-	if prevErr == nil && prev.ClosedAt.IsZero() {
+	// The previous poll stops counting and shows its final counts.
+	if hasPrev && prev.ClosedAt.IsZero() {
 		if closed, err := b.store.ClosePoll(ctx, prev.ID); err != nil {
 			b.log.Warn("could not close the channel's previous poll", "ts", prev.TS, "err", err)
 		} else {

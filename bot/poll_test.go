@@ -446,3 +446,40 @@ func TestUnstoredReactionIsRedelivered(t *testing.T) {
 		t.Errorf("the failed commit was not logged")
 	}
 }
+
+// flakyCurrentPoll is the database, except that CurrentPoll fails while fail is set.
+type flakyCurrentPoll struct {
+	bot.Store
+	fail atomic.Bool
+}
+
+func (s *flakyCurrentPoll) CurrentPoll(ctx context.Context, ch string) (internbot.Poll, error) {
+	if s.fail.Load() {
+		return internbot.Poll{}, errors.New("database is locked")
+	}
+	return s.Store.CurrentPoll(ctx, ch)
+}
+
+func TestPollWhenTheCurrentPollCannotBeRead(t *testing.T) {
+	// A channel has one open poll. When the bot cannot tell which poll is open, it posts no new one
+	// (and says something went wrong) rather than leave the old one counting beside it.
+	store := &flakyCurrentPoll{}
+	h := newHarness(t, withBotOptions(func(o *bot.Options) {
+		store.Store = o.Store
+		o.Store = store
+	}))
+	first := h.postPoll(channel)
+	store.fail.Store(true)
+	r := h.slash(admin, channel, "poll")
+	store.fail.Store(false)
+	if !strings.Contains(r.Text, "something went wrong") {
+		t.Errorf("reply = %q, want the error reply", r.Text)
+	}
+	open, err := h.db.OpenPolls(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].ID != first.ID {
+		t.Errorf("open polls = %+v, want only the first", open)
+	}
+}
