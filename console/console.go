@@ -1,6 +1,7 @@
 // Package console is `internbot console`: the real bot, connected over Socket Mode to the Slack
 // emulator (package slackemu), driven from a prompt. It lets someone try every command with no Slack
-// workspace, and prints what the bot posts as readable text.
+// workspace, and prints what the bot posts as readable text. Like cmd/internbot it wires the other
+// packages together; nothing but cmd/internbot may import it.
 package console
 
 import (

@@ -1,5 +1,6 @@
 // Command internbot is a Slack bot for a workspace discussing one internship posting. This package
-// only wires the other packages together; see the README for how to run it.
+// only wires the other packages together (a subcommand is one row in commandTable); see the README
+// for how to run it. No package imports it.
 package main
 
 import (
