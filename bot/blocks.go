@@ -8,8 +8,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/posting"
-	"github.com/internbot/internbot/storage"
 )
 
 // Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
@@ -120,7 +120,7 @@ func capBlocks(blocks []slack.Block) []slack.Block {
 }
 
 // legend is ":white_check_mark: yes · :thinking_face: maybe · :x: no".
-func legend(opts []storage.PollOption) string {
+func legend(opts []internbot.PollOption) string {
 	parts := make([]string, len(opts))
 	for i, o := range opts {
 		parts[i] = ":" + o.Reaction + ": " + escape(o.Answer)
@@ -129,7 +129,7 @@ func legend(opts []storage.PollOption) string {
 }
 
 // countsLine is "yes 3 · maybe 1 · no 0 — 4 answers".
-func countsLine(opts []storage.PollOption, counts map[string]int) string {
+func countsLine(opts []internbot.PollOption, counts map[string]int) string {
 	parts := make([]string, len(opts))
 	total := 0
 	for i, o := range opts {
@@ -148,7 +148,7 @@ func plural(n int, word string) string {
 }
 
 // renderPoll is the poll message: question, how to answer, live counts; a closed poll says so.
-func renderPoll(p storage.Poll, counts map[string]int) (string, []slack.Block) {
+func renderPoll(p internbot.Poll, counts map[string]int) (string, []slack.Block) {
 	how := "React to answer: " + legend(p.Options)
 	status := countsLine(p.Options, counts)
 	if !p.ClosedAt.IsZero() {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
-	"os"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/remind"
 )
 
 // ErrInvalidAuth means Slack refused the bot's tokens: retrying cannot help, so Run returns it.
@@ -57,8 +56,7 @@ type Options struct {
 	// ShutdownGrace is how long Run waits, once the work in flight is done, for the last acks to be
 	// written before it closes the socket (default 200ms).
 	ShutdownGrace time.Duration
-	// DMInterval spaces reminder DMs (default 1.2s: conversations.open is a Tier 3 method, about 50
-	// calls a minute, and chat.postMessage allows about one message a second per channel).
+	// DMInterval spaces reminder DMs (see remind.Options).
 	DMInterval time.Duration
 	// Metrics receives counters; nil means none are kept.
 	Metrics *Metrics
@@ -82,7 +80,6 @@ type Bot struct {
 	commandTimeout time.Duration
 	pingInterval   time.Duration
 	shutdownGrace  time.Duration
-	dmInterval     time.Duration
 
 	polls    *pollCache
 	admins   *adminCache
@@ -91,16 +88,11 @@ type Bot struct {
 	// slackClock estimates Slack's clock; see reconcilePoll.
 	slackClock *SlackClock
 
-	// work tracks goroutines that finish in-flight work (commands, the reminder catch-up) before Run
-	// returns; it is empty between runs.
-	work sync.WaitGroup
 	// running is set while Run runs; last is the newest run, for Connected and Healthy.
 	running atomic.Bool
 	last    atomic.Pointer[run]
-	// holder names this process in reminder leases.
-	holder string
-	// remindMu makes one process's reminder runs (scheduled, catch-up, console) take turns.
-	remindMu sync.Mutex
+	// reminders is the reminder engine, run on its schedule while Run serves.
+	reminders *remind.Engine
 }
 
 // New checks the options and builds a Bot; it does not touch the network.
@@ -126,7 +118,6 @@ func New(opts Options) (*Bot, error) {
 		commandTimeout: opts.CommandTimeout,
 		pingInterval:   opts.PingInterval,
 		shutdownGrace:  opts.ShutdownGrace,
-		dmInterval:     opts.DMInterval,
 		polls:          newPollCache(),
 	}
 	if b.log == nil {
@@ -148,9 +139,6 @@ func New(opts Options) (*Bot, error) {
 	if b.shutdownGrace <= 0 {
 		b.shutdownGrace = 200 * time.Millisecond
 	}
-	if b.dmInterval <= 0 {
-		b.dmInterval = 1200 * time.Millisecond
-	}
 	if b.metrics == nil {
 		b.metrics = NewMetrics(nil)
 	}
@@ -158,8 +146,13 @@ func New(opts Options) (*Bot, error) {
 		b.slackClock = NewSlackClock()
 	}
 	b.admins = newAdminCache(b.now)
-	b.holder = holderName()
 	b.commands = commandTable()
+	var err error
+	b.reminders, err = remind.New(remind.Options{Config: b.cfg, Store: b.store, Slack: reminderSlack{b}, Logger: opts.Logger,
+		Now: b.now, Sleep: b.sleep, DMInterval: opts.DMInterval, Metrics: reminderMetrics{b.metrics}})
+	if err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -176,6 +169,8 @@ type run struct {
 	smc       *socketmode.Client
 	ackCtx    context.Context // ends when the socket is gone; acks then return at once
 	connected atomic.Bool
+	// work tracks goroutines that finish in-flight work (commands) before Run returns.
+	work sync.WaitGroup
 
 	reactions chan pendingReaction
 	updates   *updater
@@ -282,7 +277,7 @@ func (b *run) serve(ctx context.Context) error {
 	defer stopAcks()
 	b.ackCtx = ackCtx
 
-	stopScheduler, err := b.startScheduler(workCtx)
+	stopScheduler, err := b.reminders.Start(workCtx)
 	if err != nil {
 		return err
 	}
@@ -634,12 +629,6 @@ func (b *run) goWork(name string, req *socketmode.Request, received time.Time, f
 	})
 }
 
-// goWork is run.goWork for work outside the event loop (the reminder catch-up), which has no envelope
-// to ack.
-func (b *Bot) goWork(name string, req *socketmode.Request, received time.Time, fn func()) {
-	(&run{Bot: b}).goWork(name, req, received, fn)
-}
-
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -680,10 +669,4 @@ func firstRunes(s string, n int) string {
 		n--
 	}
 	return s
-}
-
-// holderName identifies this process in reminder leases: host, pid and a random part.
-func holderName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
 }

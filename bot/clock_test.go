@@ -8,9 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/slackemu"
-	"github.com/internbot/internbot/storage"
 )
 
 // slackMovesOn is how far the tests move the emulator's clock between a snapshot and a live event. The
@@ -118,7 +118,7 @@ func TestFutureFactInExistingDatabase(t *testing.T) {
 	h := newHarness(t)
 	p := h.postPoll(channel)
 	h.stop()
-	if _, err := h.db.ApplyReactions(context.Background(), []storage.ReactionEvent{
+	if _, err := h.db.ApplyReactions(context.Background(), []internbot.ReactionEvent{
 		{EventID: "Ev2100", PollID: p.ID, User: member, Reaction: yes, Added: true, EventTS: year2100},
 	}); err != nil {
 		t.Fatal(err)

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
-	"github.com/internbot/internbot/storage"
 )
 
 // waitUntil polls cond until it holds or d passes: for waits longer than harness.eventually's 5 s
@@ -394,7 +394,7 @@ func TestShutdownWhileReminderPostHangs(t *testing.T) {
 	h.start()
 	h.eventually("the restart's catch-up to record the reminder as posted", func() bool {
 		r, err := h.db.Reminders(context.Background(), "2026-12-08")
-		return err == nil && len(r) == 1 && r[0].State == storage.ReminderPosted
+		return err == nil && len(r) == 1 && r[0].State == internbot.ReminderPosted
 	})
 	h.stop()
 	if got := len(h.reminders()); got != 1 {

@@ -6,19 +6,19 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
-	"github.com/internbot/internbot/storage"
 )
 
 // maxDeadlineName bounds a deadline's name: it appears in every reminder.
 const maxDeadlineName = 100
 
 func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
-	ds, err := b.deadlines(ctx)
+	ds, err := b.reminders.Deadlines(ctx)
 	if err != nil {
 		return nil, err
 	}
-	today := b.today()
+	today := b.reminders.Today()
 	var lines []string
 	for _, d := range ds {
 		left := today.DaysUntil(d.Date)
@@ -59,21 +59,21 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 	if len(name) > maxDeadlineName {
 		return textReply("That name is too long: keep it under %d characters.", maxDeadlineName), nil
 	}
-	if date.Before(b.today()) {
-		return textReply("%s is in the past (today is %s in %s).", date, b.today(), b.cfg.Timezone.String()), nil
+	if date.Before(b.reminders.Today()) {
+		return textReply("%s is in the past (today is %s in %s).", date, b.reminders.Today(), b.cfg.Timezone.String()), nil
 	}
 	for _, d := range b.cfg.Deadlines {
 		if strings.EqualFold(d.Name, name) {
 			return textReply("There is already a deadline called *%s* (in the config file).", escape(d.Name)), nil
 		}
 	}
-	_, err = b.store.AddDeadline(ctx, storage.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
-	if errors.Is(err, storage.ErrDuplicate) {
+	_, err = b.store.AddDeadline(ctx, internbot.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
+	if errors.Is(err, internbot.ErrDuplicate) {
 		return textReply("There is already a deadline called *%s*. Remove it first to change its date.", escape(name)), nil
 	} else if err != nil {
 		return nil, err
 	}
-	left := b.today().DaysUntil(date)
+	left := b.reminders.Today().DaysUntil(date)
 	return textReply("Added *%s* on %s (%s). Reminders go out %s days before.", escape(name), longDate(date), daysLeft(left), joinInts(b.cfg.Reminders.DaysBefore)), nil
 }
 
@@ -84,7 +84,7 @@ func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*rep
 		}
 	}
 	err := b.store.RemoveDeadline(ctx, name)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return textReply("There is no deadline called *%s*. `%s deadlines` lists them.", escape(truncate(name, 100)), r.command), nil
 	} else if err != nil {
 		return nil, err

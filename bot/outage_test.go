@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/slackemu"
 	"github.com/internbot/internbot/storage"
@@ -41,7 +42,7 @@ func (s *outageStore) write(ctx context.Context) error {
 	return nil
 }
 
-func (s *outageStore) ApplyReactions(ctx context.Context, evs []storage.ReactionEvent) ([]storage.ReactionResult, error) {
+func (s *outageStore) ApplyReactions(ctx context.Context, evs []internbot.ReactionEvent) ([]internbot.ReactionResult, error) {
 	if err := s.write(ctx); err != nil {
 		return nil, err
 	}

@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/internbot/internbot"
 	"github.com/slack-go/slack"
-
-	"github.com/internbot/internbot/storage"
 )
 
-func (b *Bot) pollOptions() []storage.PollOption {
-	opts := make([]storage.PollOption, len(b.cfg.Poll.Options))
+func (b *Bot) pollOptions() []internbot.PollOption {
+	opts := make([]internbot.PollOption, len(b.cfg.Poll.Options))
 	for i, o := range b.cfg.Poll.Options {
-		opts[i] = storage.PollOption{Reaction: o.Reaction, Answer: o.Answer}
+		opts[i] = internbot.PollOption{Reaction: o.Reaction, Answer: o.Answer}
 	}
 	return opts
 }
@@ -23,10 +22,17 @@ func (b *Bot) pollOptions() []storage.PollOption {
 // one reaction per option with the bot's own token, so answering is one click and no person appears
 // to have voted.
 func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
-	p := storage.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
+	// A channel has one current poll: the previous one is closed below. When it cannot be read, no
+	// new poll is posted, or the old one would go on counting beside it.
+	prev, err := b.store.CurrentPoll(ctx, r.channel)
+	hasPrev := err == nil
+	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
+		return nil, fmt.Errorf("current poll: %w", err)
+	}
+	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
-	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+	err = b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
 		var err error
 		channel, ts, err = b.client.PostMessageContext(ctx, r.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
@@ -37,7 +43,6 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	case err != nil:
 		return nil, err
 	}
-	prev, prevErr := b.store.CurrentPoll(ctx, r.channel)
 	p.Channel, p.TS = channel, ts
 	p, err = b.store.CreatePoll(ctx, p)
 	if err != nil {
@@ -45,8 +50,8 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	}
 	b.polls.put(p)
 	b.updates.showing(p.ID, pollContent(text, blocks))
-	// A channel has one current poll: the previous one stops counting and shows its final counts.
-	if prevErr == nil && prev.ClosedAt.IsZero() {
+	// The previous poll stops counting and shows its final counts.
+	if hasPrev && prev.ClosedAt.IsZero() {
 		if closed, err := b.store.ClosePoll(ctx, prev.ID); err != nil {
 			b.log.Warn("could not close the channel's previous poll", "ts", prev.TS, "err", err)
 		} else {
@@ -78,7 +83,7 @@ func (b *Bot) noPollReply(r *request) *reply {
 
 func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.commandPoll(ctx, r.user, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
 		return nil, err
@@ -118,14 +123,14 @@ func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 
 func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.commandPoll(ctx, r.user, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return b.noPollReply(r), nil
 	} else if err != nil {
 		return nil, err
 	}
 	a, err := b.store.AnswerOf(ctx, p.ID, r.user)
 	answered := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
 		return nil, err
 	}
 	if p.ClosedAt.IsZero() {
@@ -164,7 +169,7 @@ func (b *run) cmdForget(ctx context.Context, r *request) (*reply, error) {
 
 func (b *run) cmdClose(ctx context.Context, r *request) (*reply, error) {
 	p, err := b.store.CurrentPoll(ctx, r.channel)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return textReply("There is no poll in this channel to close."), nil
 	} else if err != nil {
 		return nil, err

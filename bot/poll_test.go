@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
@@ -22,7 +23,7 @@ const (
 )
 
 // postPoll runs /internship poll as the admin and returns the stored poll.
-func (h *harness) postPoll(ch string) storage.Poll {
+func (h *harness) postPoll(ch string) internbot.Poll {
 	h.t.Helper()
 	r := h.slash(admin, ch, "poll")
 	if !strings.Contains(r.Text, "Posted the poll") {
@@ -37,7 +38,7 @@ func (h *harness) postPoll(ch string) storage.Poll {
 	return p
 }
 
-func (h *harness) react(user string, p storage.Poll, name string) {
+func (h *harness) react(user string, p internbot.Poll, name string) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -46,7 +47,7 @@ func (h *harness) react(user string, p storage.Poll, name string) {
 	}
 }
 
-func (h *harness) unreact(user string, p storage.Poll, name string) {
+func (h *harness) unreact(user string, p internbot.Poll, name string) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -57,10 +58,10 @@ func (h *harness) unreact(user string, p storage.Poll, name string) {
 
 // answer is user's stored answer ("" for none). Reactions are acked only after they are committed,
 // so no waiting is needed once AddReaction has returned.
-func (h *harness) answer(p storage.Poll, user string) string {
+func (h *harness) answer(p internbot.Poll, user string) string {
 	h.t.Helper()
 	a, err := h.db.AnswerOf(context.Background(), p.ID, user)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, internbot.ErrNotFound) {
 		return ""
 	} else if err != nil {
 		h.t.Fatal(err)
@@ -180,7 +181,7 @@ func TestAdminOnly(t *testing.T) {
 	if msgs := h.emu.Messages(channel); countFromBot(h, msgs) != 0 {
 		t.Errorf("a non-admin's poll posted %d messages", countFromBot(h, msgs))
 	}
-	if _, err := h.db.CurrentPoll(context.Background(), channel); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := h.db.CurrentPoll(context.Background(), channel); !errors.Is(err, internbot.ErrNotFound) {
 		t.Errorf("a poll was stored: %v", err)
 	}
 	if r := h.slash(member, channel, "close"); !strings.Contains(r.Text, "for admins") {
@@ -212,7 +213,7 @@ func TestNotInChannel(t *testing.T) {
 	if !strings.Contains(r.Text, "/invite @internbot") {
 		t.Errorf("poll where the bot is not a member: %q", r.Text)
 	}
-	if _, err := h.db.CurrentPoll(context.Background(), noBotChan); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := h.db.CurrentPoll(context.Background(), noBotChan); !errors.Is(err, internbot.ErrNotFound) {
 		t.Errorf("a poll was stored: %v", err)
 	}
 }
@@ -409,7 +410,7 @@ type failingStore struct {
 	failures atomic.Int32
 }
 
-func (f *failingStore) ApplyReactions(ctx context.Context, evs []storage.ReactionEvent) ([]storage.ReactionResult, error) {
+func (f *failingStore) ApplyReactions(ctx context.Context, evs []internbot.ReactionEvent) ([]internbot.ReactionResult, error) {
 	if f.failures.Add(-1) >= 0 {
 		return nil, errors.New("disk I/O error: database or disk is full")
 	}
@@ -449,5 +450,42 @@ func TestUnstoredReactionIsRedelivered(t *testing.T) {
 	}
 	if !strings.Contains(h.logs.String(), "not stored and not acked") {
 		t.Errorf("the failed commit was not logged")
+	}
+}
+
+// flakyCurrentPoll is the database, except that CurrentPoll fails while fail is set.
+type flakyCurrentPoll struct {
+	bot.Store
+	fail atomic.Bool
+}
+
+func (s *flakyCurrentPoll) CurrentPoll(ctx context.Context, ch string) (internbot.Poll, error) {
+	if s.fail.Load() {
+		return internbot.Poll{}, errors.New("database is locked")
+	}
+	return s.Store.CurrentPoll(ctx, ch)
+}
+
+func TestPollWhenTheCurrentPollCannotBeRead(t *testing.T) {
+	// A channel has one open poll. When the bot cannot tell which poll is open, it posts no new one
+	// (and says something went wrong) rather than leave the old one counting beside it.
+	store := &flakyCurrentPoll{}
+	h := newHarness(t, withBotOptions(func(o *bot.Options) {
+		store.Store = o.Store
+		o.Store = store
+	}))
+	first := h.postPoll(channel)
+	store.fail.Store(true)
+	r := h.slash(admin, channel, "poll")
+	store.fail.Store(false)
+	if !strings.Contains(r.Text, "something went wrong") {
+		t.Errorf("reply = %q, want the error reply", r.Text)
+	}
+	open, err := h.db.OpenPolls(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 1 || open[0].ID != first.ID {
+		t.Errorf("open polls = %+v, want only the first", open)
 	}
 }

@@ -9,10 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
-
-	"github.com/internbot/internbot/storage"
 )
 
 // maxBatch bounds one group commit. Slack keeps at most a few dozen envelopes outstanding per
@@ -24,20 +23,20 @@ const maxBatch = 256
 // the commands that create and close polls.
 type pollCache struct {
 	mu    sync.RWMutex
-	byMsg map[pollKey]storage.Poll
+	byMsg map[pollKey]internbot.Poll
 }
 
 type pollKey struct{ channel, ts string }
 
-func newPollCache() *pollCache { return &pollCache{byMsg: make(map[pollKey]storage.Poll)} }
+func newPollCache() *pollCache { return &pollCache{byMsg: make(map[pollKey]internbot.Poll)} }
 
-func (c *pollCache) put(p storage.Poll) {
+func (c *pollCache) put(p internbot.Poll) {
 	c.mu.Lock()
 	c.byMsg[pollKey{p.Channel, p.TS}] = p
 	c.mu.Unlock()
 }
 
-func (c *pollCache) get(channel, ts string) (storage.Poll, bool) {
+func (c *pollCache) get(channel, ts string) (internbot.Poll, bool) {
 	c.mu.RLock()
 	p, ok := c.byMsg[pollKey{channel, ts}]
 	c.mu.RUnlock()
@@ -108,7 +107,7 @@ type reactionFact struct {
 type pendingReaction struct {
 	req      *socketmode.Request
 	received time.Time
-	ev       storage.ReactionEvent
+	ev       internbot.ReactionEvent
 }
 
 // onReaction filters a reaction event and queues it for the next group commit; anything that is not
@@ -136,7 +135,7 @@ func (b *run) onReaction(f reactionFact) {
 		return
 	}
 	select {
-	case b.reactions <- pendingReaction{req: f.req, received: f.received, ev: storage.ReactionEvent{
+	case b.reactions <- pendingReaction{req: f.req, received: f.received, ev: internbot.ReactionEvent{
 		EventID: f.eventID, PollID: poll.ID, User: f.user, Reaction: f.reaction, Added: f.added, EventTS: f.eventTS,
 	}}:
 	default:
@@ -166,8 +165,8 @@ func baseReaction(name string) string {
 	return base
 }
 
-func hasOption(p storage.Poll, reaction string) bool {
-	return slices.ContainsFunc(p.Options, func(o storage.PollOption) bool { return o.Reaction == reaction })
+func hasOption(p internbot.Poll, reaction string) bool {
+	return slices.ContainsFunc(p.Options, func(o internbot.PollOption) bool { return o.Reaction == reaction })
 }
 
 // validTS accepts Slack's "seconds.micros" timestamps and nothing else: the store orders facts by it.
@@ -179,7 +178,7 @@ func validTS(ts string) bool {
 // tsMicros reads a Slack timestamp ("1700000000.000100") as microseconds since the epoch, by the
 // store's rules, so that what the bot accepts the store accepts.
 func tsMicros(ts string) (int64, bool) {
-	us, err := storage.ParseSlackTS(ts)
+	us, err := internbot.ParseSlackTS(ts)
 	return us, err == nil
 }
 
@@ -187,7 +186,7 @@ func tsMicros(ts string) (int64, bool) {
 // in one transaction, and only then acks each envelope: an acked answer is on disk.
 func (b *run) runBatcher(ctx context.Context) {
 	batch := make([]pendingReaction, 0, maxBatch)
-	evs := make([]storage.ReactionEvent, 0, maxBatch)
+	evs := make([]internbot.ReactionEvent, 0, maxBatch)
 	for first := range b.reactions {
 		batch = append(batch[:0], first)
 	fill:
@@ -211,8 +210,8 @@ func (b *run) runBatcher(ctx context.Context) {
 	}
 }
 
-func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []storage.ReactionEvent) {
-	var results []storage.ReactionResult
+func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []internbot.ReactionEvent) {
+	var results []internbot.ReactionResult
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
 		results, err = b.store.ApplyReactions(ctx, evs)
@@ -340,7 +339,7 @@ func (r *reconciler) wakeAll() {
 	r.wake = make(chan struct{})
 }
 
-func (r *reconciler) start(ctx context.Context, p storage.Poll) {
+func (r *reconciler) start(ctx context.Context, p internbot.Poll) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.busy[p.ID] {
@@ -351,7 +350,7 @@ func (r *reconciler) start(ctx context.Context, p storage.Poll) {
 	r.running.Go(func() { r.run(ctx, p) })
 }
 
-func (r *reconciler) run(ctx context.Context, p storage.Poll) {
+func (r *reconciler) run(ctx context.Context, p internbot.Poll) {
 	b := r.b
 	var backoff time.Duration
 	for {
@@ -361,7 +360,7 @@ func (r *reconciler) run(ctx context.Context, p storage.Poll) {
 			b.log.Warn("reconcile poll", "channel", p.Channel, "ts", p.TS, "err", err)
 		}
 		var se storeError
-		if errors.As(err, &se) && !errors.Is(err, storage.ErrPollClosed) {
+		if errors.As(err, &se) && !errors.Is(err, internbot.ErrPollClosed) {
 			backoff = min(max(2*backoff, time.Second), time.Minute)
 			b.log.Warn("reconcile: storage failed; trying again", "channel", p.Channel, "in", backoff)
 			if r.wait(ctx, backoff) {
@@ -406,7 +405,7 @@ type storeError struct{ err error }
 func (e storeError) Error() string { return "store: " + e.err.Error() }
 func (e storeError) Unwrap() error { return e.err }
 
-func (b *run) reconcilePoll(ctx context.Context, p storage.Poll) error {
+func (b *run) reconcilePoll(ctx context.Context, p internbot.Poll) error {
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
 	// than it and wins in the store; one received before it is older and loses.
 	asOf := b.slackClock.now(b.now())
@@ -442,7 +441,7 @@ func (b *run) reconcilePoll(ctx context.Context, p storage.Poll) error {
 	return nil
 }
 
-func (c *pollCache) byID(id int64) (storage.Poll, bool) {
+func (c *pollCache) byID(id int64) (internbot.Poll, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, p := range c.byMsg {
@@ -450,5 +449,5 @@ func (c *pollCache) byID(id int64) (storage.Poll, bool) {
 			return p, true
 		}
 	}
-	return storage.Poll{}, false
+	return internbot.Poll{}, false
 }

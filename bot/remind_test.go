@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/internbot/internbot/bot"
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/remind"
 	"github.com/internbot/internbot/slackemu"
 	"github.com/internbot/internbot/storage"
 )
@@ -62,7 +63,7 @@ func (h *harness) runReminders() error {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return h.bot.RunReminders(ctx)
+	return h.bot.Reminders().Run(ctx)
 }
 
 func TestReminderWindows(t *testing.T) {
@@ -134,40 +135,6 @@ func TestReminderDayBoundaryFarFromUTC(t *testing.T) {
 
 func TestScheduleAcrossDST(t *testing.T) {
 	la, _ := time.LoadLocation("America/Los_Angeles")
-	t.Run("FallBackRunsOnce", func(t *testing.T) {
-		// 2026-11-01 01:30 happens twice in Los Angeles; robfig/cron alone fires at both.
-		s, err := bot.ParseSchedule("30 1 * * *", la)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var fires []time.Time
-		for at := time.Date(2026, 10, 31, 12, 0, 0, 0, la); len(fires) < 3; {
-			at = s.Next(at)
-			fires = append(fires, at)
-		}
-		for i, want := range []time.Time{
-			time.Date(2026, 11, 1, 8, 30, 0, 0, time.UTC), // 01:30 PDT
-			time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC), // 01:30 PST the next day
-		} {
-			if !fires[i].Equal(want) {
-				t.Errorf("fire %d = %v, want %v", i, fires[i].UTC(), want)
-			}
-		}
-	})
-	t.Run("SpringForwardNotSkipped", func(t *testing.T) {
-		// 2027-03-14 02:30 does not exist in Los Angeles; robfig/cron alone skips the whole day.
-		s, err := bot.ParseSchedule("30 2 * * *", la)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := s.Next(time.Date(2027, 3, 14, 0, 0, 0, 0, la))
-		if want := time.Date(2027, 3, 14, 3, 30, 0, 0, la); !got.Equal(want) {
-			t.Errorf("next = %v, want %v (the end of the gap)", got, want)
-		}
-		if got := s.Next(got); !got.Equal(time.Date(2027, 3, 15, 2, 30, 0, 0, la)) {
-			t.Errorf("following = %v", got)
-		}
-	})
 	t.Run("FallBackTicksPostOnce", func(t *testing.T) {
 		// Even if the job ran at both 01:30s, the day's bookkeeping posts once.
 		h := newHarness(t, withConfig(func(c *config.Config) {
@@ -194,7 +161,7 @@ func TestScheduleAcrossDST(t *testing.T) {
 			c.Reminders.Schedule = "30 2 * * *"
 			c.Deadlines = []config.Deadline{{Name: "Offer", Date: config.Date{Year: 2027, Month: time.March, Day: 17}}}
 		}), startAt(time.Date(2027, 3, 13, 12, 0, 0, 0, la)))
-		s, _ := bot.ParseSchedule("30 2 * * *", la)
+		s, _ := remind.ParseSchedule("30 2 * * *", la)
 		h.clock.Set(s.Next(h.clock.Now()))
 		if err := h.runReminders(); err != nil {
 			t.Fatal(err)
@@ -240,7 +207,7 @@ func TestReminderCatchUpOnStart(t *testing.T) {
 }
 
 // remindHarness has a poll with four people: yes, maybe, no, and yes-but-opted-out.
-func remindHarness(t *testing.T, opts ...harnessOption) (*harness, storage.Poll) {
+func remindHarness(t *testing.T, opts ...harnessOption) (*harness, internbot.Poll) {
 	t.Helper()
 	opts = append([]harnessOption{withDeadline("UTC"), startAt(time.Date(2026, 12, 12, 8, 0, 0, 0, time.UTC))}, opts...)
 	h := newHarness(t, opts...)

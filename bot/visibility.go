@@ -7,61 +7,30 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 // Who is applying where is sensitive: nothing about a poll (its counts, who answered, its link, its
 // channel) reaches anyone who cannot see the poll's channel. Outside its own channel, a command shows
-// a poll only to members of the poll's channel, and the channel reminder shows only its own channel's
-// poll or one in a public channel. When the bot cannot tell (it was removed from the channel, a scope
-// is missing), it shows nothing.
+// a poll only to members of the poll's channel; package remind keeps the same rule for reminders,
+// asking isPublic and channelMembers through reminderSlack. When the bot cannot tell (it was removed
+// from the channel, a scope is missing), it shows nothing.
 
 // commandPoll is the poll a command run by user in channel is about: the channel's own, else the
-// newest poll in a channel user is a member of. storage.ErrNotFound if there is none.
-func (b *Bot) commandPoll(ctx context.Context, user, channel string) (storage.Poll, error) {
+// newest poll in a channel user is a member of. internbot.ErrNotFound if there is none.
+func (b *Bot) commandPoll(ctx context.Context, user, channel string) (internbot.Poll, error) {
 	p, err := b.store.CurrentPoll(ctx, channel)
-	if !errors.Is(err, storage.ErrNotFound) {
+	if !errors.Is(err, internbot.ErrNotFound) {
 		return p, err
 	}
-	return b.newestPollWhere(ctx, func(ch string) (bool, error) {
+	polls, err := b.store.Polls(ctx)
+	if err != nil {
+		return internbot.Poll{}, err
+	}
+	return internbot.NewestWhere(polls, func(ch string) (bool, error) {
 		members, err := b.channelMembers(ctx, ch)
 		return members[user], err
 	})
-}
-
-// channelReminderPoll is the poll a reminder in the reminders channel shows: that channel's own, else
-// the newest poll in a public channel. storage.ErrNotFound if there is none.
-func (b *Bot) channelReminderPoll(ctx context.Context) (storage.Poll, error) {
-	p, err := b.store.CurrentPoll(ctx, b.cfg.Channel)
-	if !errors.Is(err, storage.ErrNotFound) {
-		return p, err
-	}
-	return b.newestPollWhere(ctx, func(ch string) (bool, error) { return b.isPublic(ctx, ch) })
-}
-
-// newestPollWhere is the current poll of the channel with the newest poll among the channels ok
-// accepts; ok is asked once per channel.
-func (b *Bot) newestPollWhere(ctx context.Context, ok func(channel string) (bool, error)) (storage.Poll, error) {
-	polls, err := b.store.Polls(ctx)
-	if err != nil {
-		return storage.Poll{}, err
-	}
-	asked := make(map[string]bool)
-	for i := len(polls) - 1; i >= 0; i-- { // newest first: a channel's first is its current poll
-		p := polls[i]
-		if asked[p.Channel] {
-			continue
-		}
-		asked[p.Channel] = true
-		yes, err := ok(p.Channel)
-		if err != nil {
-			return storage.Poll{}, err
-		}
-		if yes {
-			return p, nil
-		}
-	}
-	return storage.Poll{}, storage.ErrNotFound
 }
 
 // channelMembers is everyone in channel (conversations.members). A channel the bot cannot see any
@@ -110,22 +79,4 @@ func (b *Bot) isPublic(ctx context.Context, channel string) (bool, error) {
 		return false, fmt.Errorf("info of %s: %w", channel, err)
 	}
 	return !info.IsPrivate && !info.IsIM && !info.IsMpIM, nil
-}
-
-// onlyMembers keeps the users who are members of channel.
-func (b *Bot) onlyMembers(ctx context.Context, channel string, users []string) ([]string, error) {
-	if len(users) == 0 {
-		return nil, nil
-	}
-	members, err := b.channelMembers(ctx, channel)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, u := range users {
-		if members[u] {
-			out = append(out, u)
-		}
-	}
-	return out, nil
 }

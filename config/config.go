@@ -1,6 +1,7 @@
 // Package config owns the bot's settings: it turns the YAML config file and
 // the environment into a validated *Config, and it is the only package that
-// reads environment variables (through an injected getenv).
+// reads environment variables (through an injected getenv). It must not
+// import bot, remind, storage, export, slackemu or slack-go: they read it.
 //
 // A bad config is refused, never half-applied: Parse reports every problem it
 // finds as FILE:LINE: KEY: message, in line order, so an admin can fix the

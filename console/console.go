@@ -1,6 +1,7 @@
 // Package console is `internbot console`: the real bot, connected over Socket Mode to the Slack
 // emulator (package slackemu), driven from a prompt. It lets someone try every command with no Slack
-// workspace, and prints what the bot posts as readable text.
+// workspace, and prints what the bot posts as readable text. Like cmd/internbot it wires the other
+// packages together; nothing but cmd/internbot may import it.
 package console
 
 import (
@@ -457,7 +458,7 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		s.printf("  the time is %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 2006 15:04 MST"))
 	case fields[0] == "remind":
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.bot.RunReminders(rctx)
+		err := s.bot.Reminders().Run(rctx)
 		cancel()
 		if err != nil {
 			return false, err

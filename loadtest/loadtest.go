@@ -2,7 +2,8 @@
 // emulator on loopback, the bot (a child process, or in this process) with a fresh database, a poll,
 // then many reaction events and slash commands kept outstanding over Socket Mode — and prints
 // throughput, ack latencies per envelope type, errors and the bot's peak memory. It is bounded in
-// count and time, talks only to loopback, and removes its files.
+// count and time, talks only to loopback, and removes its files. It drives the bot from outside, as
+// Slack does; nothing but cmd/internbot may import it.
 package loadtest
 
 import (

@@ -1,7 +1,8 @@
 // Package ops is internbot's operator endpoints: /healthz (the process is alive and not on its way out
 // after an error it cannot recover from), /readyz (Socket Mode
 // is connected and the database takes writes) and /metrics (Prometheus), plus the client side of the
-// Docker HEALTHCHECK, which has no curl to call.
+// Docker HEALTHCHECK, which has no curl to call. It takes its checks as functions and must not import
+// another internbot package.
 package ops
 
 import (

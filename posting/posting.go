@@ -4,7 +4,8 @@
 // the matcher that maps a free-text question ("how much does it pay?") to
 // the sections that answer it.
 //
-// It knows nothing about Slack, storage or configuration files; the config
+// It knows nothing about Slack, storage or configuration files (it must not
+// import slack-go or another internbot package); the config
 // package decodes a replacement posting by the yaml tags below, with its own
 // decoder so it can report line numbers, and then calls Validate.
 package posting

@@ -1,6 +1,7 @@
 // Package slackemu owns the Slack emulator that end-to-end tests and the
 // `internbot console` command run the real bot against: Slack's Web API over
-// HTTP and Socket Mode over WebSocket, on loopback, in one process.
+// HTTP and Socket Mode over WebSocket, on loopback, in one process. It
+// stands for Slack, so it must not import another internbot package.
 //
 // The bot needs no special code path: it is built with
 // slack.OptionAPIURL(emu.APIURL()) and runs slack-go's socketmode.Client,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 // BenchmarkApplyReactions measures committed reaction events per second for
@@ -18,13 +18,13 @@ func BenchmarkApplyReactions(b *testing.B) {
 			ctx := context.Background()
 			p := mustCreatePoll(b, db)
 			const users = 1000
-			events := make([]storage.ReactionEvent, size)
+			events := make([]internbot.ReactionEvent, size)
 			n := 0
 			for b.Loop() {
 				for i := range events {
 					// Each user cycles: +check, +thinking, -check, -thinking, ...
 					step := n / users
-					events[i] = storage.ReactionEvent{
+					events[i] = internbot.ReactionEvent{
 						EventID:  fmt.Sprintf("Ev%09d", n),
 						PollID:   p.ID,
 						User:     fmt.Sprintf("U%05d", n%users),

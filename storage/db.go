@@ -13,22 +13,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/mattn/go-sqlite3"
 )
 
-// Sentinel errors; callers check them with errors.Is.
-var (
-	ErrNotFound     = errors.New("not found")
-	ErrDuplicate    = errors.New("already exists")
-	ErrSchemaTooNew = errors.New("database schema is newer than this internbot")
-	ErrPollClosed   = errors.New("poll is closed")
-	ErrInvalid      = errors.New("invalid argument")
-)
+// ErrSchemaTooNew means the database records a migration this binary does not know.
+var ErrSchemaTooNew = errors.New("database schema is newer than this internbot")
 
 //go:embed migration/*.sql
 var migrationFS embed.FS
@@ -110,7 +104,7 @@ type DB struct {
 // (ErrSchemaTooNew), is refused without being modified.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" {
-		return nil, fmt.Errorf("open db: empty path: %w", ErrInvalid)
+		return nil, fmt.Errorf("open db: empty path: %w", internbot.ErrInvalid)
 	}
 	db := &DB{
 		path:     path,
@@ -510,7 +504,7 @@ func (db *DB) Close() error {
 // removed and nothing is left behind, and the same command can be retried.
 func (db *DB) Backup(ctx context.Context, dst string) (err error) {
 	if dst == "" {
-		return fmt.Errorf("backup: empty destination: %w", ErrInvalid)
+		return fmt.Errorf("backup: empty destination: %w", internbot.ErrInvalid)
 	}
 	abs, err := filepath.Abs(dst)
 	if err != nil {
@@ -657,41 +651,6 @@ func parseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// ParseSlackTS turns a Slack timestamp ("1712345678.123456") into
-// microseconds, so that timestamps compare as numbers. Digits beyond the
-// sixth fractional one are dropped.
-func ParseSlackTS(s string) (int64, error) {
-	secPart, frac, _ := strings.Cut(s, ".")
-	if secPart == "" || len(secPart) > 12 || !allDigits(secPart) || !allDigits(frac) {
-		return 0, fmt.Errorf("bad slack timestamp %q", s)
-	}
-	sec, err := strconv.ParseInt(secPart, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("bad slack timestamp %q", s)
-	}
-	var us int64
-	for i := range 6 {
-		us *= 10
-		if i < len(frac) {
-			us += int64(frac[i] - '0')
-		}
-	}
-	return sec*1_000_000 + us, nil
-}
-
-func formatSlackTS(us int64) string {
-	return fmt.Sprintf("%d.%06d", us/1_000_000, us%1_000_000)
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY failure.
 func isUniqueViolation(err error) bool {
 	var se sqlite3.Error
@@ -701,7 +660,7 @@ func isUniqueViolation(err error) bool {
 
 func validDay(day string) error {
 	if _, err := time.Parse(time.DateOnly, day); err != nil || len(day) != len(time.DateOnly) {
-		return fmt.Errorf("day %q is not YYYY-MM-DD: %w", day, ErrInvalid)
+		return fmt.Errorf("day %q is not YYYY-MM-DD: %w", day, internbot.ErrInvalid)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/storage"
 )
 
@@ -137,7 +138,7 @@ func TestOpen(t *testing.T) {
 	})
 
 	t.Run("ErrEmptyPath", func(t *testing.T) {
-		if _, err := storage.Open(ctx, ""); !errors.Is(err, storage.ErrInvalid) {
+		if _, err := storage.Open(ctx, ""); !errors.Is(err, internbot.ErrInvalid) {
 			t.Fatalf("err = %v, want ErrInvalid", err)
 		}
 	})
@@ -197,7 +198,7 @@ func TestBackup(t *testing.T) {
 		fixed := mustCreatePoll(t, db)
 		busy := mustCreatePoll(t, db)
 		for i, u := range []string{"U3", "U1", "U2"} {
-			mustApply(t, db, storage.ReactionEvent{PollID: fixed.ID, User: u, Reaction: testOptions[i].Reaction, Added: true, EventTS: ts(i)})
+			mustApply(t, db, internbot.ReactionEvent{PollID: fixed.ID, User: u, Reaction: testOptions[i].Reaction, Added: true, EventTS: ts(i)})
 		}
 		want, err := db.Answers(ctx, fixed.ID)
 		if err != nil {
@@ -214,9 +215,9 @@ func TestBackup(t *testing.T) {
 					return
 				default:
 				}
-				ev := storage.ReactionEvent{EventID: fmt.Sprintf("Ev%d", i), PollID: busy.ID, User: fmt.Sprintf("W%04d", i),
+				ev := internbot.ReactionEvent{EventID: fmt.Sprintf("Ev%d", i), PollID: busy.ID, User: fmt.Sprintf("W%04d", i),
 					Reaction: testOptions[i%3].Reaction, Added: true, EventTS: ts(i)}
-				if _, err := db.ApplyReactions(ctx, []storage.ReactionEvent{ev}); err != nil {
+				if _, err := db.ApplyReactions(ctx, []internbot.ReactionEvent{ev}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -284,10 +285,10 @@ func TestConcurrentApplyReactions(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for b := range batches {
-				events := make([]storage.ReactionEvent, size)
+				events := make([]internbot.ReactionEvent, size)
 				for i := range events {
 					n := (b*size + i)
-					events[i] = storage.ReactionEvent{
+					events[i] = internbot.ReactionEvent{
 						EventID: fmt.Sprintf("E%d-%d", w, n), PollID: p.ID, User: fmt.Sprintf("U%d-%04d", w, n),
 						Reaction: testOptions[n%3].Reaction, Added: true, EventTS: ts(n),
 					}
@@ -342,10 +343,10 @@ func TestReadFromSecondProcess(t *testing.T) {
 	}
 
 	for i := range batches {
-		events := make([]storage.ReactionEvent, size)
+		events := make([]internbot.ReactionEvent, size)
 		for j := range events {
 			n := i*size + j
-			events[j] = storage.ReactionEvent{PollID: p.ID, User: fmt.Sprintf("U%06d", n), Reaction: "x", Added: true, EventTS: ts(n)}
+			events[j] = internbot.ReactionEvent{PollID: p.ID, User: fmt.Sprintf("U%06d", n), Reaction: "x", Added: true, EventTS: ts(n)}
 		}
 		mustApply(t, db, events...)
 	}
@@ -393,7 +394,7 @@ func TestHelperExport(t *testing.T) {
 		if len(as)%8 != 0 {
 			t.Fatalf("export saw half a batch: %d answers", len(as))
 		}
-		if !slices.IsSortedFunc(as, func(a, b storage.Answer) int { return strings.Compare(a.User, b.User) }) {
+		if !slices.IsSortedFunc(as, func(a, b internbot.Answer) int { return strings.Compare(a.User, b.User) }) {
 			t.Fatal("export not sorted")
 		}
 		if len(as) > 0 && len(as) < want {

@@ -1,7 +1,9 @@
 // Package storage owns internbot's SQLite database: polls and their answers,
 // admin-added deadlines, the bookkeeping that makes reminders exactly-once,
-// and user preferences. It knows nothing of Slack's client library or of the
-// other internbot packages; *DB satisfies the interface the bot declares.
+// and user preferences. It stores the domain's types (package internbot) and
+// returns its sentinel errors; *DB satisfies the interfaces that bot, remind
+// and export declare. It must not import slack-go or any internbot package
+// but the domain's.
 //
 // # Database
 //

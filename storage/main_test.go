@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/storage"
 )
 
@@ -78,7 +79,7 @@ func count(tb testing.TB, raw *sql.DB, query string, args ...any) int {
 	return n
 }
 
-var testOptions = []storage.PollOption{
+var testOptions = []internbot.PollOption{
 	{Reaction: "white_check_mark", Answer: "yes"},
 	{Reaction: "thinking_face", Answer: "maybe"},
 	{Reaction: "x", Answer: "no"},
@@ -88,13 +89,13 @@ var pollSeq int
 var pollSeqMu sync.Mutex
 
 // mustCreatePoll creates an open poll with testOptions in channel C1.
-func mustCreatePoll(tb testing.TB, db *storage.DB) storage.Poll {
+func mustCreatePoll(tb testing.TB, db *storage.DB) internbot.Poll {
 	tb.Helper()
 	pollSeqMu.Lock()
 	pollSeq++
 	ts := fmt.Sprintf("1700000000.%06d", pollSeq)
 	pollSeqMu.Unlock()
-	p, err := db.CreatePoll(context.Background(), storage.Poll{
+	p, err := db.CreatePoll(context.Background(), internbot.Poll{
 		Channel: "C1", TS: ts, Question: "Would you apply?", CreatedBy: "UADMIN", Options: testOptions,
 	})
 	if err != nil {
@@ -106,7 +107,7 @@ func mustCreatePoll(tb testing.TB, db *storage.DB) storage.Poll {
 // ts returns a Slack timestamp n microseconds after a fixed second.
 func ts(n int) string { return fmt.Sprintf("1710000000.%06d", n) }
 
-func mustApply(tb testing.TB, db *storage.DB, events ...storage.ReactionEvent) []storage.ReactionResult {
+func mustApply(tb testing.TB, db *storage.DB, events ...internbot.ReactionEvent) []internbot.ReactionResult {
 	tb.Helper()
 	rs, err := db.ApplyReactions(context.Background(), events)
 	if err != nil {

@@ -7,54 +7,28 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/internbot/internbot"
 )
 
-// PollOption maps a reaction (a Slack emoji name without colons) to an answer.
-type PollOption struct{ Reaction, Answer string }
-
-// Poll is a poll message. Options are stored with the poll, so a poll keeps
-// its options even if the configuration changes later.
-type Poll struct {
-	ID        int64
-	Channel   string
-	TS        string // the poll message's ts; unique per channel when set
-	Question  string
-	CreatedBy string
-	Options   []PollOption
-	CreatedAt time.Time
-	ClosedAt  time.Time // zero while the poll is open
-}
-
-// Closed reports whether the poll has been closed.
-func (p Poll) Closed() bool { return !p.ClosedAt.IsZero() }
-
-// Answer returns the answer an option reaction stands for.
-func (p Poll) Answer(reaction string) (string, bool) {
-	for _, o := range p.Options {
-		if o.Reaction == reaction {
-			return o.Answer, true
-		}
-	}
-	return "", false
-}
-
-func (p Poll) validate() error {
+// validatePoll says what is wrong with p, if anything, before it is stored.
+func validatePoll(p internbot.Poll) error {
 	if p.Channel == "" {
-		return fmt.Errorf("poll channel is empty: %w", ErrInvalid)
+		return fmt.Errorf("poll channel is empty: %w", internbot.ErrInvalid)
 	}
 	if len(p.Options) == 0 {
-		return fmt.Errorf("poll has no options: %w", ErrInvalid)
+		return fmt.Errorf("poll has no options: %w", internbot.ErrInvalid)
 	}
 	seen := map[string]bool{}
 	for i, o := range p.Options {
 		if o.Reaction == "" || o.Answer == "" {
-			return fmt.Errorf("poll option %d: empty reaction or answer: %w", i, ErrInvalid)
+			return fmt.Errorf("poll option %d: empty reaction or answer: %w", i, internbot.ErrInvalid)
 		}
 		if strings.HasPrefix(o.Reaction, ":") || strings.HasSuffix(o.Reaction, ":") {
-			return fmt.Errorf("poll option %d: reaction %q must be a name without colons: %w", i, o.Reaction, ErrInvalid)
+			return fmt.Errorf("poll option %d: reaction %q must be a name without colons: %w", i, o.Reaction, internbot.ErrInvalid)
 		}
 		if seen[o.Reaction] {
-			return fmt.Errorf("poll option %d: reaction %q listed twice: %w", i, o.Reaction, ErrInvalid)
+			return fmt.Errorf("poll option %d: reaction %q listed twice: %w", i, o.Reaction, internbot.ErrInvalid)
 		}
 		seen[o.Reaction] = true
 	}
@@ -64,25 +38,25 @@ func (p Poll) validate() error {
 // CreatePoll stores a new poll and returns it with ID and CreatedAt set
 // (CreatedAt defaults to now). A second poll on the same (Channel, TS)
 // returns ErrDuplicate.
-func (db *DB) CreatePoll(ctx context.Context, p Poll) (Poll, error) {
-	if err := p.validate(); err != nil {
-		return Poll{}, fmt.Errorf("create poll: %w", err)
+func (db *DB) CreatePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, error) {
+	if err := validatePoll(p); err != nil {
+		return internbot.Poll{}, fmt.Errorf("create poll: %w", err)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
-		return Poll{}, fmt.Errorf("create poll: %w", err)
+		return internbot.Poll{}, fmt.Errorf("create poll: %w", err)
 	}
 	defer tx.Rollback()
 	if err := createPoll(ctx, tx, &p); err != nil {
-		return Poll{}, fmt.Errorf("create poll: %w", err)
+		return internbot.Poll{}, fmt.Errorf("create poll: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Poll{}, fmt.Errorf("create poll: %w", err)
+		return internbot.Poll{}, fmt.Errorf("create poll: %w", err)
 	}
 	return p, nil
 }
 
-func createPoll(ctx context.Context, tx *tx, p *Poll) error {
+func createPoll(ctx context.Context, tx *tx, p *internbot.Poll) error {
 	p.Options = slices.Clone(p.Options)
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = tx.now
@@ -98,7 +72,7 @@ func createPoll(ctx context.Context, tx *tx, p *Poll) error {
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		p.Channel, p.TS, p.Question, p.CreatedBy, formatTime(p.CreatedAt), closed)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("poll for message %s/%s: %w", p.Channel, p.TS, ErrDuplicate)
+		return fmt.Errorf("poll for message %s/%s: %w", p.Channel, p.TS, internbot.ErrDuplicate)
 	} else if err != nil {
 		return err
 	}
@@ -120,34 +94,34 @@ func createPoll(ctx context.Context, tx *tx, p *Poll) error {
 }
 
 // PollByMessage returns the poll posted as message ts in channel.
-func (db *DB) PollByMessage(ctx context.Context, channel, ts string) (Poll, error) {
+func (db *DB) PollByMessage(ctx context.Context, channel, ts string) (internbot.Poll, error) {
 	p, err := findPoll(ctx, db.db, `channel = ? AND ts = ? AND ts <> ''`, channel, ts)
 	if err != nil {
-		return Poll{}, fmt.Errorf("poll by message %s/%s: %w", channel, ts, err)
+		return internbot.Poll{}, fmt.Errorf("poll by message %s/%s: %w", channel, ts, err)
 	}
 	return p, nil
 }
 
 // CurrentPoll returns the newest poll created in channel, open or closed.
-func (db *DB) CurrentPoll(ctx context.Context, channel string) (Poll, error) {
+func (db *DB) CurrentPoll(ctx context.Context, channel string) (internbot.Poll, error) {
 	p, err := findPoll(ctx, db.db, `id = (SELECT max(id) FROM polls WHERE channel = ?)`, channel)
 	if err != nil {
-		return Poll{}, fmt.Errorf("current poll in %s: %w", channel, err)
+		return internbot.Poll{}, fmt.Errorf("current poll in %s: %w", channel, err)
 	}
 	return p, nil
 }
 
 // LatestPoll returns the newest poll in any channel, open or closed.
-func (db *DB) LatestPoll(ctx context.Context) (Poll, error) {
+func (db *DB) LatestPoll(ctx context.Context) (internbot.Poll, error) {
 	p, err := findPoll(ctx, db.db, `id = (SELECT max(id) FROM polls)`)
 	if err != nil {
-		return Poll{}, fmt.Errorf("latest poll: %w", err)
+		return internbot.Poll{}, fmt.Errorf("latest poll: %w", err)
 	}
 	return p, nil
 }
 
 // OpenPolls returns the polls not closed yet, in creation order.
-func (db *DB) OpenPolls(ctx context.Context) ([]Poll, error) {
+func (db *DB) OpenPolls(ctx context.Context) ([]internbot.Poll, error) {
 	ps, err := findPolls(ctx, db.db, `closed_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("open polls: %w", err)
@@ -156,7 +130,7 @@ func (db *DB) OpenPolls(ctx context.Context) ([]Poll, error) {
 }
 
 // Polls returns every poll in creation order.
-func (db *DB) Polls(ctx context.Context) ([]Poll, error) {
+func (db *DB) Polls(ctx context.Context) ([]internbot.Poll, error) {
 	ps, err := findPolls(ctx, db.db, `1`)
 	if err != nil {
 		return nil, fmt.Errorf("polls: %w", err)
@@ -167,44 +141,44 @@ func (db *DB) Polls(ctx context.Context) ([]Poll, error) {
 // ClosePoll closes a poll: later reaction events on it are ignored. Closing
 // a closed poll returns the poll unchanged together with an error wrapping
 // ErrPollClosed.
-func (db *DB) ClosePoll(ctx context.Context, id int64) (Poll, error) {
+func (db *DB) ClosePoll(ctx context.Context, id int64) (internbot.Poll, error) {
 	tx, err := db.beginTx(ctx)
 	if err != nil {
-		return Poll{}, fmt.Errorf("close poll %d: %w", id, err)
+		return internbot.Poll{}, fmt.Errorf("close poll %d: %w", id, err)
 	}
 	defer tx.Rollback()
 	p, err := findPoll(ctx, tx, `id = ?`, id)
 	if err != nil {
-		return Poll{}, fmt.Errorf("close poll %d: %w", id, err)
+		return internbot.Poll{}, fmt.Errorf("close poll %d: %w", id, err)
 	}
 	if p.Closed() {
-		return p, fmt.Errorf("close poll %d: %w", id, ErrPollClosed)
+		return p, fmt.Errorf("close poll %d: %w", id, internbot.ErrPollClosed)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE polls SET closed_at = ? WHERE id = ?`, tx.nowText, id); err != nil {
-		return Poll{}, fmt.Errorf("close poll %d: %w", id, err)
+		return internbot.Poll{}, fmt.Errorf("close poll %d: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return Poll{}, fmt.Errorf("close poll %d: %w", id, err)
+		return internbot.Poll{}, fmt.Errorf("close poll %d: %w", id, err)
 	}
 	p.ClosedAt = tx.now
 	return p, nil
 }
 
 // findPoll returns the single poll matching where, or ErrNotFound.
-func findPoll(ctx context.Context, q querier, where string, args ...any) (Poll, error) {
+func findPoll(ctx context.Context, q querier, where string, args ...any) (internbot.Poll, error) {
 	ps, err := findPolls(ctx, q, where, args...)
 	if err != nil {
-		return Poll{}, err
+		return internbot.Poll{}, err
 	}
 	if len(ps) == 0 {
-		return Poll{}, ErrNotFound
+		return internbot.Poll{}, internbot.ErrNotFound
 	}
 	return ps[0], nil
 }
 
 // findPolls returns the polls matching where (an SQL condition on polls),
 // with their options, in creation order.
-func findPolls(ctx context.Context, q querier, where string, args ...any) ([]Poll, error) {
+func findPolls(ctx context.Context, q querier, where string, args ...any) ([]internbot.Poll, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, channel, ts, question, created_by, created_at, closed_at
 		FROM polls WHERE `+where+` ORDER BY id`, args...)
@@ -212,11 +186,11 @@ func findPolls(ctx context.Context, q querier, where string, args ...any) ([]Pol
 		return nil, err
 	}
 	defer rows.Close()
-	var polls []Poll
+	var polls []internbot.Poll
 	index := map[int64]int{}
 	for rows.Next() {
 		var (
-			p         Poll
+			p         internbot.Poll
 			createdAt string
 			closedAt  sql.NullString
 		)
@@ -255,7 +229,7 @@ func findPolls(ctx context.Context, q querier, where string, args ...any) ([]Pol
 	for orows.Next() {
 		var (
 			id int64
-			o  PollOption
+			o  internbot.PollOption
 		)
 		if err := orows.Scan(&id, &o.Reaction, &o.Answer); err != nil {
 			return nil, err
@@ -274,7 +248,7 @@ func pollExists(ctx context.Context, q querier, id int64) error {
 		return err
 	}
 	if n == 0 {
-		return fmt.Errorf("poll %d: %w", id, ErrNotFound)
+		return fmt.Errorf("poll %d: %w", id, internbot.ErrNotFound)
 	}
 	return nil
 }

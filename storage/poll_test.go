@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
 func TestCreatePoll(t *testing.T) {
@@ -16,7 +16,7 @@ func TestCreatePoll(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		db, clock := MustOpenDB(t)
 		opts := slices.Clone(testOptions)
-		p, err := db.CreatePoll(ctx, storage.Poll{Channel: "C1", TS: "1.000001", Question: "Q?", CreatedBy: "UADMIN", Options: opts})
+		p, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "1.000001", Question: "Q?", CreatedBy: "UADMIN", Options: opts})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,16 +38,16 @@ func TestCreatePoll(t *testing.T) {
 
 	t.Run("ErrDuplicate", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
-		p := storage.Poll{Channel: "C1", TS: "1.000001", Options: testOptions}
+		p := internbot.Poll{Channel: "C1", TS: "1.000001", Options: testOptions}
 		if _, err := db.CreatePoll(ctx, p); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.CreatePoll(ctx, p); !errors.Is(err, storage.ErrDuplicate) {
+		if _, err := db.CreatePoll(ctx, p); !errors.Is(err, internbot.ErrDuplicate) {
 			t.Fatalf("err = %v, want ErrDuplicate", err)
 		}
 		// Without a message ts yet, there is nothing to collide on.
 		for range 2 {
-			if _, err := db.CreatePoll(ctx, storage.Poll{Channel: "C1", Options: testOptions}); err != nil {
+			if _, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", Options: testOptions}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -55,14 +55,14 @@ func TestCreatePoll(t *testing.T) {
 
 	t.Run("ErrInvalid", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
-		for _, p := range []storage.Poll{
+		for _, p := range []internbot.Poll{
 			{Options: testOptions},
 			{Channel: "C1"},
-			{Channel: "C1", Options: []storage.PollOption{{Reaction: "x"}}},
-			{Channel: "C1", Options: []storage.PollOption{{Reaction: ":x:", Answer: "no"}}},
-			{Channel: "C1", Options: []storage.PollOption{{Reaction: "x", Answer: "no"}, {Reaction: "x", Answer: "nope"}}},
+			{Channel: "C1", Options: []internbot.PollOption{{Reaction: "x"}}},
+			{Channel: "C1", Options: []internbot.PollOption{{Reaction: ":x:", Answer: "no"}}},
+			{Channel: "C1", Options: []internbot.PollOption{{Reaction: "x", Answer: "no"}, {Reaction: "x", Answer: "nope"}}},
 		} {
-			if _, err := db.CreatePoll(ctx, p); !errors.Is(err, storage.ErrInvalid) {
+			if _, err := db.CreatePoll(ctx, p); !errors.Is(err, internbot.ErrInvalid) {
 				t.Errorf("CreatePoll(%+v) = %v, want ErrInvalid", p, err)
 			}
 		}
@@ -73,19 +73,19 @@ func TestPolls(t *testing.T) {
 	ctx := context.Background()
 	db, clock := MustOpenDB(t)
 
-	for _, f := range []func(context.Context) (storage.Poll, error){
+	for _, f := range []func(context.Context) (internbot.Poll, error){
 		db.LatestPoll,
-		func(ctx context.Context) (storage.Poll, error) { return db.CurrentPoll(ctx, "C1") },
-		func(ctx context.Context) (storage.Poll, error) { return db.PollByMessage(ctx, "C1", "1.1") },
+		func(ctx context.Context) (internbot.Poll, error) { return db.CurrentPoll(ctx, "C1") },
+		func(ctx context.Context) (internbot.Poll, error) { return db.PollByMessage(ctx, "C1", "1.1") },
 	} {
-		if _, err := f(ctx); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := f(ctx); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("empty db: err = %v, want ErrNotFound", err)
 		}
 	}
 
-	create := func(channel, ts string) storage.Poll {
+	create := func(channel, ts string) internbot.Poll {
 		clock.Add(time.Minute)
-		p, err := db.CreatePoll(ctx, storage.Poll{Channel: channel, TS: ts, Options: testOptions})
+		p, err := db.CreatePoll(ctx, internbot.Poll{Channel: channel, TS: ts, Options: testOptions})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestPolls(t *testing.T) {
 	b := create("C2", "2.2")
 	c := create("C1", "3.3")
 
-	ids := func(ps []storage.Poll) []int64 {
+	ids := func(ps []internbot.Poll) []int64 {
 		var out []int64
 		for _, p := range ps {
 			out = append(out, p.ID)
@@ -124,10 +124,10 @@ func TestPolls(t *testing.T) {
 	if p, err := db.CurrentPoll(ctx, "C1"); err != nil || p.ID != c.ID || !p.Closed() {
 		t.Errorf("CurrentPoll after close = %+v, %v; want closed %d", p, err, c.ID)
 	}
-	if p, err := db.ClosePoll(ctx, c.ID); !errors.Is(err, storage.ErrPollClosed) || p.ID != c.ID {
+	if p, err := db.ClosePoll(ctx, c.ID); !errors.Is(err, internbot.ErrPollClosed) || p.ID != c.ID {
 		t.Errorf("second ClosePoll = %+v, %v; want ErrPollClosed", p, err)
 	}
-	if _, err := db.ClosePoll(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := db.ClosePoll(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
 		t.Errorf("ClosePoll(99) = %v, want ErrNotFound", err)
 	}
 

@@ -7,24 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/internbot/internbot"
 )
-
-// ReactionEvent is a reaction_added (Added) or reaction_removed event on a poll.
-type ReactionEvent struct {
-	EventID  string // Slack's event id; "" disables duplicate detection
-	PollID   int64
-	User     string
-	Reaction string
-	Added    bool
-	EventTS  string // Slack's event_ts; "" means now
-}
-
-// ReactionResult is what ApplyReactions did with one event.
-type ReactionResult struct {
-	Duplicate bool   // the EventID was seen before; nothing changed
-	Ignored   bool   // unknown or closed poll, not an option reaction, bad event_ts or empty user
-	Answer    string // the user's answer after the event; "" for none
-}
 
 // pollState is what applying an event needs to know about its poll; it is
 // loaded once per poll per transaction.
@@ -59,7 +44,7 @@ func loadPollState(ctx context.Context, q querier, id int64) (*pollState, error)
 	return ps, rows.Err()
 }
 
-func newPollState(p Poll) *pollState {
+func newPollState(p internbot.Poll) *pollState {
 	ps := &pollState{exists: true, closed: p.Closed(), position: map[string]int{}}
 	for i, o := range p.Options {
 		ps.position[o.Reaction] = i
@@ -74,7 +59,7 @@ func newPollState(p Poll) *pollState {
 // event, ignored ones included, is appended to reaction_events (with
 // ignored=1 when it changed nothing by rule), so a retried event is still
 // recognised as a duplicate.
-func (db *DB) ApplyReactions(ctx context.Context, events []ReactionEvent) ([]ReactionResult, error) {
+func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEvent) ([]internbot.ReactionResult, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -86,7 +71,7 @@ func (db *DB) ApplyReactions(ctx context.Context, events []ReactionEvent) ([]Rea
 
 	a := newApplier(tx)
 	defer a.close()
-	results := make([]ReactionResult, len(events))
+	results := make([]internbot.ReactionResult, len(events))
 	for i, ev := range events {
 		if results[i], err = a.apply(ctx, ev); err != nil {
 			return nil, fmt.Errorf("apply reaction event %d (%s): %w", i, ev.EventID, err)
@@ -179,21 +164,21 @@ func (a *applier) poll(ctx context.Context, id int64) (*pollState, error) {
 	return ps, nil
 }
 
-func (a *applier) apply(ctx context.Context, ev ReactionEvent) (ReactionResult, error) {
+func (a *applier) apply(ctx context.Context, ev internbot.ReactionEvent) (internbot.ReactionResult, error) {
 	ps, err := a.poll(ctx, ev.PollID)
 	if err != nil {
-		return ReactionResult{}, err
+		return internbot.ReactionResult{}, err
 	}
 	if !ps.exists {
 		a.tx.db.log.Debug("reaction on unknown poll ignored", "poll", ev.PollID, "event", ev.EventID)
-		return ReactionResult{Ignored: true}, nil
+		return internbot.ReactionResult{Ignored: true}, nil
 	}
 
 	ts, us := ev.EventTS, a.tx.now.UnixMicro()
 	var tsErr error
 	if ts == "" {
-		ts = formatSlackTS(us)
-	} else if us, tsErr = ParseSlackTS(ts); tsErr != nil {
+		ts = internbot.FormatSlackTS(us)
+	} else if us, tsErr = internbot.ParseSlackTS(ts); tsErr != nil {
 		a.tx.db.log.Warn("reaction with bad event_ts ignored", "poll", ev.PollID, "event", ev.EventID, "err", tsErr)
 	}
 	position, isOption := ps.position[ev.Reaction]
@@ -202,32 +187,32 @@ func (a *applier) apply(ctx context.Context, ev ReactionEvent) (ReactionResult, 
 	res, err := a.exec(ctx, insertEventQuery,
 		ev.EventID, ev.PollID, ev.User, ev.Reaction, ev.Added, ts, us, a.tx.nowText, ignored)
 	if err != nil {
-		return ReactionResult{}, fmt.Errorf("log event: %w", err)
+		return internbot.ReactionResult{}, fmt.Errorf("log event: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return ReactionResult{}, err
+		return internbot.ReactionResult{}, err
 	} else if n == 0 {
 		answer, err := a.currentAnswer(ctx, ev.PollID, ev.User)
-		return ReactionResult{Duplicate: true, Answer: answer}, err
+		return internbot.ReactionResult{Duplicate: true, Answer: answer}, err
 	}
 	if ignored {
 		answer, err := a.currentAnswer(ctx, ev.PollID, ev.User)
-		return ReactionResult{Ignored: true, Answer: answer}, err
+		return internbot.ReactionResult{Ignored: true, Answer: answer}, err
 	}
 
 	res, err = a.exec(ctx, upsertFactQuery, ev.PollID, ev.User, ev.Reaction, position, ev.Added, ts, us)
 	if err != nil {
-		return ReactionResult{}, fmt.Errorf("update fact: %w", err)
+		return internbot.ReactionResult{}, fmt.Errorf("update fact: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return ReactionResult{}, err
+		return internbot.ReactionResult{}, err
 	} else if n == 0 {
 		// Older than what we know: nothing changes.
 		answer, err := a.currentAnswer(ctx, ev.PollID, ev.User)
-		return ReactionResult{Answer: answer}, err
+		return internbot.ReactionResult{Answer: answer}, err
 	}
 	answer, _, err := a.deriveAnswer(ctx, ps, ev.PollID, ev.User)
-	return ReactionResult{Answer: answer}, err
+	return internbot.ReactionResult{Answer: answer}, err
 }
 
 func (a *applier) currentAnswer(ctx context.Context, pollID int64, user string) (string, error) {
@@ -320,7 +305,7 @@ func (db *DB) ReconcilePoll(ctx context.Context, pollID int64, present map[strin
 		return 0, fmt.Errorf("reconcile poll %d: %w", pollID, err)
 	}
 	if p.Closed() {
-		return 0, fmt.Errorf("reconcile poll %d: %w", pollID, ErrPollClosed)
+		return 0, fmt.Errorf("reconcile poll %d: %w", pollID, internbot.ErrPollClosed)
 	}
 	if asOf.IsZero() {
 		asOf = tx.now
@@ -340,7 +325,7 @@ type fact struct {
 	us      int64
 }
 
-func reconcilePoll(ctx context.Context, tx *tx, p Poll, present map[string][]string, asOfUS int64) (int, error) {
+func reconcilePoll(ctx context.Context, tx *tx, p internbot.Poll, present map[string][]string, asOfUS int64) (int, error) {
 	ps := newPollState(p)
 
 	// want[user][position]: the option reactions Slack says the user has.
@@ -379,7 +364,7 @@ func reconcilePoll(ctx context.Context, tx *tx, p Poll, present map[string][]str
 	a := newApplier(tx)
 	defer a.close()
 
-	ts := formatSlackTS(asOfUS)
+	ts := internbot.FormatSlackTS(asOfUS)
 	changedUsers := 0
 	for _, u := range users {
 		type change struct {
@@ -459,16 +444,6 @@ func loadFacts(ctx context.Context, q querier, pollID int64) (map[string]map[int
 	return facts, rows.Err()
 }
 
-// Answer is a user's current answer on a poll.
-type Answer struct {
-	PollID     int64
-	Channel    string // the poll's channel
-	TS         string // the poll message's ts
-	User       string
-	Answer     string
-	AnsweredAt time.Time // when the answer last changed
-}
-
 // Counts returns answer → number of users currently giving it.
 func (db *DB) Counts(ctx context.Context, pollID int64) (map[string]int, error) {
 	if err := pollExists(ctx, db.db, pollID); err != nil {
@@ -498,7 +473,7 @@ func (db *DB) Counts(ctx context.Context, pollID int64) (map[string]int, error) 
 }
 
 // Answers returns the current answers on a poll, sorted by user id.
-func (db *DB) Answers(ctx context.Context, pollID int64) ([]Answer, error) {
+func (db *DB) Answers(ctx context.Context, pollID int64) ([]internbot.Answer, error) {
 	if err := pollExists(ctx, db.db, pollID); err != nil {
 		return nil, fmt.Errorf("answers: %w", err)
 	}
@@ -510,20 +485,20 @@ func (db *DB) Answers(ctx context.Context, pollID int64) ([]Answer, error) {
 }
 
 // AnswerOf returns a user's current answer on a poll, or ErrNotFound.
-func (db *DB) AnswerOf(ctx context.Context, pollID int64, user string) (Answer, error) {
+func (db *DB) AnswerOf(ctx context.Context, pollID int64, user string) (internbot.Answer, error) {
 	as, err := findAnswers(ctx, db.db, `a.poll_id = ? AND a.user_id = ?`, pollID, user)
 	if err != nil {
-		return Answer{}, fmt.Errorf("answer of %s: %w", user, err)
+		return internbot.Answer{}, fmt.Errorf("answer of %s: %w", user, err)
 	}
 	if len(as) == 0 {
-		return Answer{}, fmt.Errorf("answer of %s on poll %d: %w", user, pollID, ErrNotFound)
+		return internbot.Answer{}, fmt.Errorf("answer of %s on poll %d: %w", user, pollID, internbot.ErrNotFound)
 	}
 	return as[0], nil
 }
 
 // ExportAnswers returns the current answers of one poll, or of every poll
 // when pollID is 0: polls in creation order, then users by id.
-func (db *DB) ExportAnswers(ctx context.Context, pollID int64) ([]Answer, error) {
+func (db *DB) ExportAnswers(ctx context.Context, pollID int64) ([]internbot.Answer, error) {
 	if pollID == 0 {
 		as, err := findAnswers(ctx, db.db, `1`)
 		if err != nil {
@@ -541,7 +516,7 @@ func (db *DB) ExportAnswers(ctx context.Context, pollID int64) ([]Answer, error)
 	return as, nil
 }
 
-func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]Answer, error) {
+func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]internbot.Answer, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT a.poll_id, p.channel, p.ts, a.user_id, a.answer, a.answered_at
 		FROM answers a JOIN polls p ON p.id = a.poll_id
@@ -551,10 +526,10 @@ func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]A
 		return nil, err
 	}
 	defer rows.Close()
-	var as []Answer
+	var as []internbot.Answer
 	for rows.Next() {
 		var (
-			a  Answer
+			a  internbot.Answer
 			at string
 		)
 		if err := rows.Scan(&a.PollID, &a.Channel, &a.TS, &a.User, &a.Answer, &at); err != nil {
@@ -576,7 +551,7 @@ func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]A
 // them (retried by the checkpointer if readers block it for long).
 func (db *DB) ForgetUser(ctx context.Context, user string) error {
 	if user == "" {
-		return fmt.Errorf("forget user: empty user: %w", ErrInvalid)
+		return fmt.Errorf("forget user: empty user: %w", internbot.ErrInvalid)
 	}
 	tx, err := db.beginTx(ctx)
 	if err != nil {
@@ -671,7 +646,7 @@ func clampFutureFacts(ctx context.Context, tx *tx, limitUS int64) (int, error) {
 		return 0, nil
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE reaction_facts SET event_ts = ?, event_us = ? WHERE event_us > ?`,
-		formatSlackTS(limitUS), limitUS, limitUS)
+		internbot.FormatSlackTS(limitUS), limitUS, limitUS)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/storage"
 )
 
@@ -18,13 +19,13 @@ func TestApplyReactions(t *testing.T) {
 		reaction string
 		added    bool
 		ts       string
-		want     storage.ReactionResult
+		want     internbot.ReactionResult
 	}
 	add := func(id, reaction, ts, answer string) step {
-		return step{id: id, reaction: reaction, added: true, ts: ts, want: storage.ReactionResult{Answer: answer}}
+		return step{id: id, reaction: reaction, added: true, ts: ts, want: internbot.ReactionResult{Answer: answer}}
 	}
 	remove := func(id, reaction, ts, answer string) step {
-		return step{id: id, reaction: reaction, added: false, ts: ts, want: storage.ReactionResult{Answer: answer}}
+		return step{id: id, reaction: reaction, added: false, ts: ts, want: internbot.ReactionResult{Answer: answer}}
 	}
 	tests := []struct {
 		name  string
@@ -80,7 +81,7 @@ func TestApplyReactions(t *testing.T) {
 		}},
 		{"Duplicate", []step{
 			add("1", "white_check_mark", ts(1), "yes"),
-			{id: "1", reaction: "white_check_mark", added: false, ts: ts(2), want: storage.ReactionResult{Duplicate: true, Answer: "yes"}},
+			{id: "1", reaction: "white_check_mark", added: false, ts: ts(2), want: internbot.ReactionResult{Duplicate: true, Answer: "yes"}},
 		}},
 		{"NoEventIDIsNeverDuplicate", []step{
 			add("", "white_check_mark", ts(1), "yes"),
@@ -88,10 +89,10 @@ func TestApplyReactions(t *testing.T) {
 		}},
 		{"NonOptionIgnored", []step{
 			add("1", "thinking_face", ts(1), "maybe"),
-			{id: "2", reaction: "tada", added: true, ts: ts(2), want: storage.ReactionResult{Ignored: true, Answer: "maybe"}},
+			{id: "2", reaction: "tada", added: true, ts: ts(2), want: internbot.ReactionResult{Ignored: true, Answer: "maybe"}},
 		}},
 		{"BadTimestampIgnored", []step{
-			{id: "1", reaction: "x", added: true, ts: "yesterday", want: storage.ReactionResult{Ignored: true}},
+			{id: "1", reaction: "x", added: true, ts: "yesterday", want: internbot.ReactionResult{Ignored: true}},
 		}},
 		{"EmptyTimestampMeansNow", []step{
 			add("1", "thinking_face", ts(1), "maybe"),
@@ -102,14 +103,14 @@ func TestApplyReactions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			db, _ := MustOpenDB(t)
 			ctx := context.Background()
-			build := func(p storage.Poll, prefix string) []storage.ReactionEvent {
-				var evs []storage.ReactionEvent
+			build := func(p internbot.Poll, prefix string) []internbot.ReactionEvent {
+				var evs []internbot.ReactionEvent
 				for _, s := range tt.steps {
 					id := ""
 					if s.id != "" {
 						id = prefix + s.id
 					}
-					evs = append(evs, storage.ReactionEvent{EventID: id, PollID: p.ID, User: "U1", Reaction: s.reaction, Added: s.added, EventTS: s.ts})
+					evs = append(evs, internbot.ReactionEvent{EventID: id, PollID: p.ID, User: "U1", Reaction: s.reaction, Added: s.added, EventTS: s.ts})
 				}
 				return evs
 			}
@@ -135,7 +136,7 @@ func TestApplyReactions(t *testing.T) {
 			for _, id := range []int64{p.ID, pb.ID} {
 				a, err := db.AnswerOf(ctx, id, "U1")
 				switch {
-				case last == "" && !errors.Is(err, storage.ErrNotFound):
+				case last == "" && !errors.Is(err, internbot.ErrNotFound):
 					t.Errorf("AnswerOf = %+v, %v; want ErrNotFound", a, err)
 				case last != "" && (err != nil || a.Answer != last):
 					t.Errorf("AnswerOf = %+v, %v; want %q", a, err, last)
@@ -149,15 +150,15 @@ func TestApplyReactions_ClosedPoll(t *testing.T) {
 	db, _ := MustOpenDB(t)
 	ctx := context.Background()
 	p := mustCreatePoll(t, db)
-	mustApply(t, db, storage.ReactionEvent{EventID: "E1", PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
+	mustApply(t, db, internbot.ReactionEvent{EventID: "E1", PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
 	if _, err := db.ClosePoll(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
 	got := mustApply(t, db,
-		storage.ReactionEvent{EventID: "E2", PollID: p.ID, User: "U1", Reaction: "x", Added: false, EventTS: ts(2)},
-		storage.ReactionEvent{EventID: "E3", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: ts(3)},
+		internbot.ReactionEvent{EventID: "E2", PollID: p.ID, User: "U1", Reaction: "x", Added: false, EventTS: ts(2)},
+		internbot.ReactionEvent{EventID: "E3", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: ts(3)},
 	)
-	want := []storage.ReactionResult{{Ignored: true, Answer: "no"}, {Ignored: true}}
+	want := []internbot.ReactionResult{{Ignored: true, Answer: "no"}, {Ignored: true}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -165,7 +166,7 @@ func TestApplyReactions_ClosedPoll(t *testing.T) {
 		t.Errorf("counts = %v", counts)
 	}
 	// Ignored events are still logged, so a retry is a duplicate.
-	got = mustApply(t, db, storage.ReactionEvent{EventID: "E2", PollID: p.ID, User: "U1", Reaction: "x", EventTS: ts(2)})
+	got = mustApply(t, db, internbot.ReactionEvent{EventID: "E2", PollID: p.ID, User: "U1", Reaction: "x", EventTS: ts(2)})
 	if !got[0].Duplicate {
 		t.Errorf("retry of ignored event: %+v, want Duplicate", got[0])
 	}
@@ -173,7 +174,7 @@ func TestApplyReactions_ClosedPoll(t *testing.T) {
 
 func TestApplyReactions_UnknownPoll(t *testing.T) {
 	db, _ := MustOpenDB(t)
-	got := mustApply(t, db, storage.ReactionEvent{EventID: "E1", PollID: 42, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
+	got := mustApply(t, db, internbot.ReactionEvent{EventID: "E1", PollID: 42, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
 	if !got[0].Ignored {
 		t.Errorf("got %+v, want Ignored", got[0])
 	}
@@ -184,10 +185,10 @@ func TestApplyReactions_AnsweredAt(t *testing.T) {
 	ctx := context.Background()
 	p := mustCreatePoll(t, db)
 	t1 := clock.Add(time.Minute)
-	mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: ts(10)})
+	mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: ts(10)})
 	clock.Add(time.Minute)
 	// An older reaction changes a fact but not the answer: answered_at stays.
-	mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "thinking_face", Added: true, EventTS: ts(5)})
+	mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "thinking_face", Added: true, EventTS: ts(5)})
 	a, err := db.AnswerOf(ctx, p.ID, "U1")
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +197,7 @@ func TestApplyReactions_AnsweredAt(t *testing.T) {
 		t.Errorf("answer = %+v, want yes at %v", a, t1)
 	}
 	t3 := clock.Add(time.Minute)
-	mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "white_check_mark", EventTS: ts(11)})
+	mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "white_check_mark", EventTS: ts(11)})
 	if a, _ := db.AnswerOf(ctx, p.ID, "U1"); a.Answer != "maybe" || !a.AnsweredAt.Equal(t3) {
 		t.Errorf("answer = %+v, want maybe at %v", a, t3)
 	}
@@ -217,11 +218,11 @@ func TestReconcilePoll(t *testing.T) {
 		p := mustCreatePoll(t, db)
 		// The clock is at 2025 and the events at 2024: asOf is newer.
 		mustApply(t, db,
-			storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "thinking_face", Added: true, EventTS: ts(1)},
-			storage.ReactionEvent{PollID: p.ID, User: "U2", Reaction: "white_check_mark", Added: true, EventTS: ts(2)},
-			storage.ReactionEvent{PollID: p.ID, User: "U4", Reaction: "white_check_mark", Added: true, EventTS: ts(4)},
-			storage.ReactionEvent{PollID: p.ID, User: "U6", Reaction: "x", Added: true, EventTS: ts(6)},
-			storage.ReactionEvent{PollID: p.ID, User: "U6", Reaction: "thinking_face", Added: true, EventTS: ts(7)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "thinking_face", Added: true, EventTS: ts(1)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U2", Reaction: "white_check_mark", Added: true, EventTS: ts(2)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U4", Reaction: "white_check_mark", Added: true, EventTS: ts(4)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U6", Reaction: "x", Added: true, EventTS: ts(6)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U6", Reaction: "thinking_face", Added: true, EventTS: ts(7)},
 		)
 		asOf := clock.Add(time.Hour)
 		clock.Add(time.Second) // the reconcile itself runs a little later
@@ -253,10 +254,10 @@ func TestReconcilePoll(t *testing.T) {
 		}
 
 		// A late event from before the snapshot is stale; a newer one applies.
-		mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U3", Reaction: "thinking_face",
+		mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U3", Reaction: "thinking_face",
 			EventTS: fmt.Sprintf("%d.000000", asOf.Add(-time.Minute).Unix())})
 		assertAnswers(t, db, p.ID, want)
-		mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U3", Reaction: "thinking_face",
+		mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U3", Reaction: "thinking_face",
 			EventTS: fmt.Sprintf("%d.000000", clock.Now().Add(time.Second).Unix())})
 		want["U3"] = "no"
 		assertAnswers(t, db, p.ID, want)
@@ -265,14 +266,14 @@ func TestReconcilePoll(t *testing.T) {
 	t.Run("LiveEventsAfterSnapshotWin", func(t *testing.T) {
 		db, clock := MustOpenDB(t)
 		p := mustCreatePoll(t, db)
-		mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
+		mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
 		asOf := clock.Now()
 		slack := func(d time.Duration) string { return fmt.Sprintf("%d.000000", asOf.Add(d).Unix()) }
 		// Between the reactions.get snapshot and the reconcile, live events
 		// arrive: U1 removes x, U2 adds thinking_face.
 		mustApply(t, db,
-			storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", EventTS: slack(time.Second)},
-			storage.ReactionEvent{PollID: p.ID, User: "U2", Reaction: "thinking_face", Added: true, EventTS: slack(time.Second)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", EventTS: slack(time.Second)},
+			internbot.ReactionEvent{PollID: p.ID, User: "U2", Reaction: "thinking_face", Added: true, EventTS: slack(time.Second)},
 		)
 		clock.Add(2 * time.Second)
 		// The snapshot still shows the old state.
@@ -289,7 +290,7 @@ func TestReconcilePoll(t *testing.T) {
 	t.Run("ZeroAsOfMeansNow", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
 		p := mustCreatePoll(t, db)
-		mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
+		mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
 		if changed, err := db.ReconcilePoll(ctx, p.ID, map[string][]string{"white_check_mark": {"U1"}, "x": {"U1"}}, time.Time{}); err != nil || changed != 1 {
 			t.Fatalf("reconcile = %d, %v; want 1", changed, err)
 		}
@@ -299,7 +300,7 @@ func TestReconcilePoll(t *testing.T) {
 	t.Run("MissingReactionMeansNobody", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
 		p := mustCreatePoll(t, db)
-		mustApply(t, db, storage.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
+		mustApply(t, db, internbot.ReactionEvent{PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: ts(1)})
 		if changed, err := db.ReconcilePoll(ctx, p.ID, nil, time.Time{}); err != nil || changed != 1 {
 			t.Fatalf("reconcile = %d, %v; want 1", changed, err)
 		}
@@ -312,14 +313,14 @@ func TestReconcilePoll(t *testing.T) {
 		if _, err := db.ClosePoll(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ReconcilePoll(ctx, p.ID, nil, time.Time{}); !errors.Is(err, storage.ErrPollClosed) {
+		if _, err := db.ReconcilePoll(ctx, p.ID, nil, time.Time{}); !errors.Is(err, internbot.ErrPollClosed) {
 			t.Fatalf("err = %v, want ErrPollClosed", err)
 		}
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
-		if _, err := db.ReconcilePoll(ctx, 99, nil, time.Time{}); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.ReconcilePoll(ctx, 99, nil, time.Time{}); !errors.Is(err, internbot.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
 		}
 	})
@@ -347,13 +348,13 @@ func TestAnswersOrder(t *testing.T) {
 	p2 := mustCreatePoll(t, db)
 	// Written in neither user nor poll order.
 	mustApply(t, db,
-		storage.ReactionEvent{PollID: p2.ID, User: "UB", Reaction: "x", Added: true, EventTS: ts(1)},
-		storage.ReactionEvent{PollID: p1.ID, User: "UC", Reaction: "x", Added: true, EventTS: ts(2)},
-		storage.ReactionEvent{PollID: p1.ID, User: "UA", Reaction: "white_check_mark", Added: true, EventTS: ts(3)},
-		storage.ReactionEvent{PollID: p2.ID, User: "UA", Reaction: "thinking_face", Added: true, EventTS: ts(4)},
-		storage.ReactionEvent{PollID: p1.ID, User: "UB", Reaction: "white_check_mark", Added: true, EventTS: ts(5)},
+		internbot.ReactionEvent{PollID: p2.ID, User: "UB", Reaction: "x", Added: true, EventTS: ts(1)},
+		internbot.ReactionEvent{PollID: p1.ID, User: "UC", Reaction: "x", Added: true, EventTS: ts(2)},
+		internbot.ReactionEvent{PollID: p1.ID, User: "UA", Reaction: "white_check_mark", Added: true, EventTS: ts(3)},
+		internbot.ReactionEvent{PollID: p2.ID, User: "UA", Reaction: "thinking_face", Added: true, EventTS: ts(4)},
+		internbot.ReactionEvent{PollID: p1.ID, User: "UB", Reaction: "white_check_mark", Added: true, EventTS: ts(5)},
 	)
-	key := func(as []storage.Answer) []string {
+	key := func(as []internbot.Answer) []string {
 		var out []string
 		for _, a := range as {
 			out = append(out, fmt.Sprintf("%d/%s=%s", a.PollID, a.User, a.Answer))
@@ -403,16 +404,16 @@ func TestAnswersOrder(t *testing.T) {
 		}
 	})
 	t.Run("ErrNotFound", func(t *testing.T) {
-		if _, err := db.Counts(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.Counts(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("Counts: %v", err)
 		}
-		if _, err := db.Answers(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.Answers(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("Answers: %v", err)
 		}
-		if _, err := db.ExportAnswers(ctx, 99); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.ExportAnswers(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("ExportAnswers: %v", err)
 		}
-		if _, err := db.AnswerOf(ctx, p1.ID, "UZ"); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.AnswerOf(ctx, p1.ID, "UZ"); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("AnswerOf: %v", err)
 		}
 	})
@@ -426,8 +427,8 @@ func TestForgetUser(t *testing.T) {
 	p2 := mustCreatePoll(t, db)
 	for _, u := range []string{"U1", "U2"} {
 		mustApply(t, db,
-			storage.ReactionEvent{EventID: "a" + u, PollID: p1.ID, User: u, Reaction: "x", Added: true, EventTS: ts(1)},
-			storage.ReactionEvent{EventID: "b" + u, PollID: p2.ID, User: u, Reaction: "x", Added: true, EventTS: ts(1)},
+			internbot.ReactionEvent{EventID: "a" + u, PollID: p1.ID, User: u, Reaction: "x", Added: true, EventTS: ts(1)},
+			internbot.ReactionEvent{EventID: "b" + u, PollID: p2.ID, User: u, Reaction: "x", Added: true, EventTS: ts(1)},
 		)
 		if err := db.SetRemindersOff(ctx, u, true); err != nil {
 			t.Fatal(err)
@@ -442,7 +443,7 @@ func TestForgetUser(t *testing.T) {
 	}
 
 	for _, id := range []int64{p1.ID, p2.ID} {
-		if _, err := db.AnswerOf(ctx, id, "U1"); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := db.AnswerOf(ctx, id, "U1"); !errors.Is(err, internbot.ErrNotFound) {
 			t.Errorf("U1 answer on %d: %v", id, err)
 		}
 		if _, err := db.AnswerOf(ctx, id, "U2"); err != nil {
@@ -465,7 +466,7 @@ func TestForgetUser(t *testing.T) {
 			t.Errorf("%s keeps %d rows of U1", table, n)
 		}
 	}
-	if err := db.ForgetUser(ctx, ""); !errors.Is(err, storage.ErrInvalid) {
+	if err := db.ForgetUser(ctx, ""); !errors.Is(err, internbot.ErrInvalid) {
 		t.Errorf("ForgetUser(\"\") = %v", err)
 	}
 }
@@ -477,7 +478,7 @@ func TestNewestEventTS(t *testing.T) {
 		t.Fatalf("empty db: %v, %v", got, err)
 	}
 	p := mustCreatePoll(t, db)
-	if _, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+	if _, err := db.ApplyReactions(ctx, []internbot.ReactionEvent{
 		{EventID: "Ev1", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: "1700000100.000200"},
 		{EventID: "Ev2", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: "1700000050.000000"},
 	}); err != nil {
@@ -496,7 +497,7 @@ func TestClampFutureFacts(t *testing.T) {
 	db, _ := MustOpenDB(t)
 	ctx := context.Background()
 	p := mustCreatePoll(t, db)
-	if _, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+	if _, err := db.ApplyReactions(ctx, []internbot.ReactionEvent{
 		{EventID: "Ev1", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: true, EventTS: "4102444800.000001"},
 		{EventID: "Ev2", PollID: p.ID, User: "U1", Reaction: "x", Added: true, EventTS: "1700000050.000000"},
 		{EventID: "Ev3", PollID: p.ID, User: "U2", Reaction: "x", Added: true, EventTS: "1700000060.000000"},
@@ -515,7 +516,7 @@ func TestClampFutureFacts(t *testing.T) {
 		t.Errorf("U1's answer after the clamp = %+v, %v; want yes (still the newest)", a, err)
 	}
 	// A real removal after the limit now wins.
-	res, err := db.ApplyReactions(ctx, []storage.ReactionEvent{
+	res, err := db.ApplyReactions(ctx, []internbot.ReactionEvent{
 		{EventID: "Ev4", PollID: p.ID, User: "U1", Reaction: "white_check_mark", Added: false, EventTS: "1700000200.000000"},
 	})
 	if err != nil || res[0].Answer != "no" {

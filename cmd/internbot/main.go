@@ -1,5 +1,6 @@
 // Command internbot is a Slack bot for a workspace discussing one internship posting. This package
-// only wires the other packages together; see the README for how to run it.
+// only wires the other packages together (a subcommand is one row in commandTable); see the README
+// for how to run it. No package imports it.
 package main
 
 import (
@@ -26,8 +27,10 @@ import (
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/console"
+	"github.com/internbot/internbot/export"
 	"github.com/internbot/internbot/loadtest"
 	"github.com/internbot/internbot/ops"
+	"github.com/internbot/internbot/remind"
 	"github.com/internbot/internbot/storage"
 )
 
@@ -91,10 +94,10 @@ func commandTable() []command {
 			return checkConfig(env, args, std.out, std.err)
 		}},
 		{"export", "", "write the poll answers as CSV to standard output (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
-			return export(ctx, env, args, std.out, std.err)
+			return exportCmd(ctx, env, args, std.out, std.err)
 		}},
 		{"remind", "", "run the reminder job once, now, with the same exactly-once bookkeeping, and exit", func(ctx context.Context, env config.Env, args []string, std stdio) error {
-			return remind(ctx, env, args, std.out, std.err)
+			return remindCmd(ctx, env, args, std.out, std.err)
 		}},
 		{"backup", "FILE", "write a consistent copy of the database to FILE (safe while run is running)", func(ctx context.Context, env config.Env, args []string, std stdio) error {
 			return backup(ctx, env, args, std.out, std.err)
@@ -448,9 +451,9 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 		slack.OptionHTTPClient(bot.RedactURLErrors(clock.HTTPClient(&http.Client{Timeout: 30 * time.Second})))), clock
 }
 
-// remind runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
+// remindCmd runs the reminder job once with the same exactly-once bookkeeping as the scheduled one and
 // prints what it did. It fails only when something a later run may get done did not get done.
-func remind(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
+func remindCmd(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, false)
@@ -464,12 +467,12 @@ func remind(ctx context.Context, env config.Env, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	rep, err := b.RunRemindersReport(ctx)
+	rep, err := b.Reminders().RunReport(ctx)
 	printReport(stdout, rep)
 	return err
 }
 
-func printReport(w io.Writer, r bot.ReminderReport) {
+func printReport(w io.Writer, r remind.Report) {
 	if len(r.Due) == 0 {
 		fmt.Fprintln(w, "no reminder is due today")
 		return
@@ -597,13 +600,13 @@ func describeSource(file string) string {
 	return file
 }
 
-func export(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
+func exportCmd(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("export", env, stderr)
 	poll := f.fs.String("poll", "", "only the poll `CHANNEL/TS` (default: every poll)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	ref, err := bot.ParsePollRef(*poll)
+	ref, err := export.ParsePollRef(*poll)
 	if err != nil {
 		return usageError(err)
 	}
@@ -615,7 +618,7 @@ func export(ctx context.Context, env config.Env, args []string, stdout, stderr i
 		return err
 	}
 	defer db.Close()
-	return bot.ExportCSV(ctx, db, ref, stdout)
+	return export.CSV(ctx, db, ref, stdout)
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/slackemu"
 	"github.com/internbot/internbot/storage"
 )
@@ -309,14 +310,14 @@ func TestRemindUndeliverableDM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := sdb.CreatePoll(ctx, storage.Poll{Channel: "C0INTERN", TS: pollTS, Question: "Are you applying?", CreatedBy: "U0ADMIN",
-		Options: []storage.PollOption{{Reaction: "white_check_mark", Answer: "yes"}, {Reaction: "x", Answer: "no"}}})
+	p, err := sdb.CreatePoll(ctx, internbot.Poll{Channel: "C0INTERN", TS: pollTS, Question: "Are you applying?", CreatedBy: "U0ADMIN",
+		Options: []internbot.PollOption{{Reaction: "white_check_mark", Answer: "yes"}, {Reaction: "x", Answer: "no"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var evs []storage.ReactionEvent
+	var evs []internbot.ReactionEvent
 	for _, u := range []string{"U0001", "U0002", "U0003"} {
-		evs = append(evs, storage.ReactionEvent{PollID: p.ID, User: u, Reaction: "white_check_mark", Added: true})
+		evs = append(evs, internbot.ReactionEvent{PollID: p.ID, User: u, Reaction: "white_check_mark", Added: true})
 	}
 	if _, err := sdb.ApplyReactions(ctx, evs); err != nil {
 		t.Fatal(err)
@@ -348,9 +349,9 @@ func TestRemindUndeliverableDM(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dm := range dms {
-		want := storage.DMSent
+		want := internbot.DMSent
 		if dm.User == "U0002" {
-			want = storage.DMFailed
+			want = internbot.DMFailed
 			if !strings.Contains(dm.LastError, "user_disabled") {
 				t.Errorf("U0002's DM error = %q, want Slack's reason", dm.LastError)
 			}

@@ -1,4 +1,10 @@
-package bot
+// Package export writes the poll answers as CSV, for `internbot export` and for anything else that
+// hands an admin the answers (a later in-Slack export uploads the same bytes). It owns the columns and
+// the escaping that keeps a spreadsheet from running a cell as a formula.
+//
+// It reads through the Store it declares and imports only the domain package (internbot); it must
+// not import storage, bot, remind or slack-go.
+package export
 
 import (
 	"context"
@@ -9,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/internbot/internbot/storage"
+	"github.com/internbot/internbot"
 )
 
-// ExportStore is what ExportCSV reads.
-type ExportStore interface {
-	PollByMessage(ctx context.Context, channel, ts string) (storage.Poll, error)
-	ExportAnswers(ctx context.Context, pollID int64) ([]storage.Answer, error)
+// Store is what CSV reads. *storage.DB implements it.
+type Store interface {
+	PollByMessage(ctx context.Context, channel, ts string) (internbot.Poll, error)
+	ExportAnswers(ctx context.Context, pollID int64) ([]internbot.Answer, error)
 }
 
 // PollRef names one poll by its message, as CHANNEL/TS. The zero PollRef means every poll.
@@ -27,22 +33,22 @@ func ParsePollRef(s string) (PollRef, error) {
 		return PollRef{}, nil
 	}
 	ch, ts, ok := strings.Cut(s, "/")
-	if !ok || ch == "" || !validTS(ts) {
+	if _, err := internbot.ParseSlackTS(ts); !ok || ch == "" || err != nil {
 		return PollRef{}, fmt.Errorf("-poll: %q is not CHANNEL/TS (like C0123ABCD/1700000000.000100)", s)
 	}
 	return PollRef{Channel: ch, TS: ts}, nil
 }
 
-// ExportHeader is the CSV header ExportCSV writes.
-var ExportHeader = []string{"poll_channel", "poll_ts", "user_id", "answer", "answered_at"}
+// Header is the CSV header CSV writes.
+var Header = []string{"poll_channel", "poll_ts", "user_id", "answer", "answered_at"}
 
-// ExportCSV writes one row per person with a current answer: polls in creation order, people by
+// CSV writes one row per person with a current answer: polls in creation order, people by
 // user id, answered_at in RFC 3339 UTC. Cells a spreadsheet would run as a formula are escaped.
-func ExportCSV(ctx context.Context, s ExportStore, ref PollRef, w io.Writer) error {
+func CSV(ctx context.Context, s Store, ref PollRef, w io.Writer) error {
 	var pollID int64
 	if ref != (PollRef{}) {
 		p, err := s.PollByMessage(ctx, ref.Channel, ref.TS)
-		if errors.Is(err, storage.ErrNotFound) {
+		if errors.Is(err, internbot.ErrNotFound) {
 			return fmt.Errorf("export: no poll %s/%s in this database", ref.Channel, ref.TS)
 		} else if err != nil {
 			return fmt.Errorf("export: %w", err)
@@ -54,7 +60,7 @@ func ExportCSV(ctx context.Context, s ExportStore, ref PollRef, w io.Writer) err
 		return fmt.Errorf("export: %w", err)
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(ExportHeader); err != nil {
+	if err := cw.Write(Header); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	for _, a := range answers {

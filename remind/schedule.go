@@ -1,10 +1,12 @@
-package bot
+package remind
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -64,41 +66,55 @@ func dueToday(s cron.Schedule, now time.Time, loc *time.Location) bool {
 	return !first.IsZero() && !first.After(now)
 }
 
-// startScheduler runs the reminder job on the configured schedule until stop is called. stop waits for
-// a running job to reach a safe point (between two posts) and end.
-func (b *Bot) startScheduler(ctx context.Context) (stop func(), err error) {
-	sched, err := ParseSchedule(b.cfg.Reminders.Schedule, b.cfg.Timezone)
+// Start runs the reminder job on the configured schedule, and once at once if today's scheduled time
+// has passed (a catch-up: the bookkeeping skips what was already sent), until stop is called.
+//
+// ctx is the bound on the whole stop (the caller's drain deadline). stop ends a running job at its
+// next safe point (between two posts); once ctx ends, a request the job has in flight is abandoned
+// too (see InFlight), and what is left is recording what happened. stop waits for every job it
+// started to end: each honours its context at every wait (429s, DM spacing, retries), so the wait is
+// bounded by ctx plus one short write, and the caller may close the store when stop returns.
+func (e *Engine) Start(ctx context.Context) (stop func(), err error) {
+	sched, err := ParseSchedule(e.cfg.Reminders.Schedule, e.cfg.Timezone)
 	if err != nil {
 		return nil, err
 	}
+	return e.start(ctx, sched), nil
+}
+
+// start is Start on sched; tests give it a schedule that fires at once.
+func (e *Engine) start(ctx context.Context, sched cron.Schedule) (stop func()) {
 	jobCtx, cancelJobs := context.WithCancel(ctx)
 	// cancelJobs stops a job at its next safe point; ctx ending (the drain deadline) also abandons
 	// the request it has in flight.
 	jobCtx = withAbandon(jobCtx, ctx)
-	l := cronLogger{b.log.With("component", "cron")}
-	c := cron.New(cron.WithLocation(b.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
-	job := c.Schedule(sched, cron.FuncJob(func() { b.reminderTick(jobCtx) }))
+	l := cronLogger{e.log.With("component", "cron")}
+	c := cron.New(cron.WithLocation(e.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
+	job := c.Schedule(sched, cron.FuncJob(func() { e.tick(jobCtx) }))
 	c.Start()
-	b.log.Info("reminders scheduled", "schedule", b.cfg.Reminders.Schedule, "timezone", b.cfg.Timezone.String(), "next", c.Entry(job).Next)
-	if dueToday(sched, b.now(), b.cfg.Timezone) {
+	e.log.Info("reminders scheduled", "schedule", e.cfg.Reminders.Schedule, "timezone", e.cfg.Timezone.String(), "next", c.Entry(job).Next)
+	var catchUp sync.WaitGroup
+	if dueToday(sched, e.now(), e.cfg.Timezone) {
 		// Started after today's run time: catch up once (the bookkeeping skips what was already sent).
-		b.goWork("reminder_catch_up", nil, time.Now(), func() { b.reminderTick(jobCtx) })
+		catchUp.Go(func() {
+			defer e.recoverPanic("reminder_catch_up")
+			e.tick(jobCtx)
+		})
 	}
 	return func() {
 		cancelJobs()
-		done := c.Stop().Done()
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-		}
-		// Past the drain deadline the job's request has been abandoned; it only records that.
-		select {
-		case <-done:
-		case <-time.After(500 * time.Millisecond):
-			b.log.Warn("a reminder job did not stop by the drain deadline; it is left behind")
-		}
-	}, nil
+		<-c.Stop().Done()
+		catchUp.Wait()
+	}
+}
+
+// recoverPanic keeps a panic in a job from ending the process; cron.Recover does this for cron's own
+// runs.
+func (e *Engine) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		e.metrics.Panicked()
+		e.log.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	}
 }
 
 // Retries of a reminder run that did not finish, within its local day.
@@ -108,32 +124,32 @@ const (
 	reminderRetries    = 10
 )
 
-// reminderTick is one scheduled (or catch-up) run. What failed is tried again with backoff until it
+// tick is one scheduled (or catch-up) run. What failed is tried again with backoff until it
 // succeeds or the local day ends — with a daily schedule, the next tick is another day, too late for
 // today's reminder. When another process held a reminder (most likely one that died with its lease),
-// the retry waits for the lease to run out. Retrying cannot post twice: see RunReminders.
-func (b *Bot) reminderTick(ctx context.Context) {
-	day := b.today()
+// the retry waits for the lease to run out. Retrying cannot post twice: see Run.
+func (e *Engine) tick(ctx context.Context) {
+	day := e.Today()
 	wait := reminderRetryFirst
 	for attempt := 1; ; attempt++ {
-		err := b.RunReminders(ctx)
+		err := e.Run(ctx)
 		if err == nil {
 			return
 		}
 		next := wait
 		if errors.Is(err, errLeaseHeld) {
-			next = max(next, reminderLease+time.Second)
+			next = max(next, lease+time.Second)
 		}
 		if attempt > reminderRetries {
-			b.log.Error("reminder run incomplete; giving up until the next scheduled run", "attempts", attempt, "err", err)
+			e.log.Error("reminder run incomplete; giving up until the next scheduled run", "attempts", attempt, "err", err)
 			return
 		}
-		b.log.Warn("reminder run incomplete; trying again", "in", next, "err", err)
-		if b.sleep(ctx, next) != nil {
+		e.log.Warn("reminder run incomplete; trying again", "in", next, "err", err)
+		if e.sleep(ctx, next) != nil {
 			return
 		}
-		if b.today() != day {
-			b.log.Warn("the day ended before its reminders could all be sent", "day", day.String())
+		if e.Today() != day {
+			e.log.Warn("the day ended before its reminders could all be sent", "day", day.String())
 			return
 		}
 		wait = min(2*wait, reminderRetryMax)
@@ -149,16 +165,16 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 
 type abandonKey struct{}
 
-// withAbandon returns ctx carrying abandon: a request that inFlight lets outlive ctx still ends when
+// withAbandon returns ctx carrying abandon: a request that InFlight lets outlive ctx still ends when
 // abandon does. The scheduler passes the drain deadline, so that a stop between two posts lets the
 // post under way finish, but not past the bound on the whole stop.
 func withAbandon(ctx, abandon context.Context) context.Context {
 	return context.WithValue(ctx, abandonKey{}, abandon)
 }
 
-// inFlight is the context for one request that must not be cut short by ctx ending (a reminder post is
+// InFlight is the context for one request that must not be cut short by ctx ending (a reminder post is
 // a safe point): it ends after timeout, or when the context given to withAbandon ends.
-func inFlight(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+func InFlight(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	abandon, ok := ctx.Value(abandonKey{}).(context.Context)
 	if !ok {
