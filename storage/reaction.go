@@ -68,6 +68,12 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 		return nil, fmt.Errorf("apply reactions: %w", err)
 	}
 	defer tx.Rollback()
+	// The statements run with a context that cannot end: with one that can, the driver starts a
+	// goroutine per statement to watch it, which is a good part of a statement's cost here. ctx still
+	// bounds the transaction: it ended, database/sql rolls the transaction back, and every later
+	// statement fails with sql.ErrTxDone. A statement inside an immediate transaction waits for no
+	// lock, so what ctx can no longer interrupt is one statement's few microseconds.
+	ctx = context.WithoutCancel(ctx)
 
 	a := newApplier(tx)
 	defer a.close()
@@ -83,8 +89,9 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	return results, nil
 }
 
-// applier holds the statements of a transaction, each prepared on first
-// use and reused for every later event of the batch.
+// applier holds the statements of a transaction, each taken on first use
+// from the DB's prepared statements (see DB.prepared) and reused for every
+// later event of the batch.
 type applier struct {
 	tx    *tx
 	polls map[int64]*pollState
@@ -99,10 +106,11 @@ func (a *applier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := a.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := a.tx.PrepareContext(ctx, query)
+	ps, err := a.tx.db.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s := a.tx.StmtContext(ctx, ps)
 	a.stmts[query] = s
 	return s, nil
 }
