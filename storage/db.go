@@ -626,13 +626,17 @@ type tx struct {
 }
 
 // beginTx starts a write transaction (BEGIN IMMEDIATE through the DSN).
-func (db *DB) beginTx(ctx context.Context) (*tx, error) {
+func (db *DB) beginTx(ctx context.Context) (*tx, error) { return db.beginTxUntil(ctx, ctx) }
+
+// beginTxUntil is beginTx with two contexts: wait bounds the wait for the write slot, and txCtx is
+// the transaction's (when it ends, database/sql rolls the transaction back).
+func (db *DB) beginTxUntil(wait, txCtx context.Context) (*tx, error) {
 	select {
 	case db.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-wait.Done():
+		return nil, wait.Err()
 	}
-	sqlTx, err := db.db.BeginTx(ctx, nil)
+	sqlTx, err := db.db.BeginTx(txCtx, nil)
 	if err != nil {
 		<-db.writeSem
 		return nil, err

@@ -22,11 +22,12 @@ type pollState struct {
 
 // loadPollState reads a poll's state and options with one query (a prepare
 // is a good part of a small transaction's cost).
-func loadPollState(ctx context.Context, q querier, id int64) (*pollState, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
-		FROM polls p JOIN poll_options o ON o.poll_id = p.id
-		WHERE p.id = ? ORDER BY o.position`, id)
+func loadPollState(ctx context.Context, a *applier, id int64) (*pollState, error) {
+	s, err := a.stmt(ctx, pollStateQuery)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -63,16 +64,17 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	if len(events) == 0 {
 		return nil, nil
 	}
-	tx, err := db.beginTx(ctx)
+	// ctx bounds the wait for this process's write slot; the transaction itself runs with a context
+	// that cannot end. With one that can, database/sql and the driver start a goroutine per statement
+	// and per result set to watch it, a good part of a statement's cost here. What ctx can no longer
+	// interrupt is bounded anyway: BEGIN IMMEDIATE waits at most _busy_timeout (5 s) for another
+	// process's write lock, and inside the transaction no statement waits for a lock at all; the
+	// batch's statements take microseconds each.
+	tx, err := db.beginTxUntil(ctx, context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("apply reactions: %w", err)
 	}
 	defer tx.Rollback()
-	// The statements run with a context that cannot end: with one that can, the driver starts a
-	// goroutine per statement to watch it, which is a good part of a statement's cost here. ctx still
-	// bounds the transaction: it ended, database/sql rolls the transaction back, and every later
-	// statement fails with sql.ErrTxDone. A statement inside an immediate transaction waits for no
-	// lock, so what ctx can no longer interrupt is one statement's few microseconds.
 	ctx = context.WithoutCancel(ctx)
 
 	a := newApplier(tx)
@@ -130,6 +132,10 @@ func (a *applier) close() {
 }
 
 const (
+	pollStateQuery = `
+		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
+		FROM polls p JOIN poll_options o ON o.poll_id = p.id
+		WHERE p.id = ? ORDER BY o.position`
 	insertEventQuery = `
 		INSERT INTO reaction_events
 			(event_id, poll_id, user_id, reaction, added, event_ts, event_us, received_at, source, ignored)
@@ -164,7 +170,7 @@ func (a *applier) poll(ctx context.Context, id int64) (*pollState, error) {
 	if ps, ok := a.polls[id]; ok {
 		return ps, nil
 	}
-	ps, err := loadPollState(ctx, a.tx, id)
+	ps, err := loadPollState(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
