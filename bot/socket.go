@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,9 @@ type socket struct {
 	onEvent func(evt socketmode.Event)
 	debug   func(msg string, args ...any)
 
-	mu sync.Mutex // serialises writes; guards w
+	mu sync.Mutex // serialises writes; guards w and nc
 	w  frameWriter
+	nc *batchConn // w's network connection (nil in tests)
 	// buf is the ack being built; under mu.
 	buf []byte
 }
@@ -68,13 +70,13 @@ const (
 // context.Canceled) or connecting meets an error retrying cannot fix, which it returns.
 func (s *socket) run(ctx context.Context) error {
 	for count := 0; ; count++ {
-		info, conn, err := s.connect(ctx, count)
+		info, conn, nc, err := s.connect(ctx, count)
 		if err != nil {
 			return err
 		}
 		s.onEvent(socketmode.Event{Type: socketmode.EventTypeConnected,
 			Data: &socketmode.ConnectedEvent{ConnectionCount: count, Info: info}})
-		err = s.serveConn(ctx, conn)
+		err = s.serveConn(ctx, conn, nc)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -84,23 +86,23 @@ func (s *socket) run(ctx context.Context) error {
 
 // connect opens a connection, trying again with a doubling backoff (from 100 ms to 5 minutes, or
 // Slack's Retry-After) until it works. The tokens' refusal ends it with the error, as in slack-go.
-func (s *socket) connect(ctx context.Context, count int) (*slack.SocketModeConnection, *websocket.Conn, error) {
+func (s *socket) connect(ctx context.Context, count int) (*slack.SocketModeConnection, *websocket.Conn, *batchConn, error) {
 	attempts := 0
 	for {
 		s.onEvent(socketmode.Event{Type: socketmode.EventTypeConnecting,
 			Data: &slack.ConnectingEvent{Attempt: attempts + 1, ConnectionCount: count}})
-		info, conn, err := s.openAndDial(ctx)
+		info, conn, nc, err := s.openAndDial(ctx)
 		if err == nil {
-			return info, conn, nil
+			return info, conn, nc, nil
 		}
 		switch err.Error() {
 		case "invalid_auth", "account_inactive", "not_authed", "token_revoked":
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var wait time.Duration
 		if codeErr, ok := errors.AsType[slack.StatusCodeError](err); ok && codeErr.Code == http.StatusNotFound {
 			s.onEvent(socketmode.Event{Type: socketmode.EventTypeInvalidAuth, Data: &slack.InvalidAuthEvent{}})
-			return nil, nil, err
+			return nil, nil, nil, err
 		} else if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 			wait = rl.RetryAfter
 		}
@@ -109,32 +111,80 @@ func (s *socket) connect(ctx context.Context, count int) (*slack.SocketModeConne
 		s.onEvent(socketmode.Event{Type: socketmode.EventTypeConnectionError,
 			Data: &slack.ConnectionErrorEvent{Attempt: attempts, Backoff: wait, ErrorObj: err}})
 		if err := sleepCtx(ctx, wait); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 }
 
-func (s *socket) openAndDial(ctx context.Context) (*slack.SocketModeConnection, *websocket.Conn, error) {
+func (s *socket) openAndDial(ctx context.Context) (*slack.SocketModeConnection, *websocket.Conn, *batchConn, error) {
 	info, url, err := s.client.StartSocketModeContext(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	var nc *batchConn
 	dialer := &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: socketHandshakeTimeout,
-		WriteBufferSize: socketWriteBuffer}
+		WriteBufferSize: socketWriteBuffer,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			nc = &batchConn{Conn: c}
+			return nc, nil
+		}}
 	conn, resp, err := dialer.DialContext(ctx, url, http.Header{"Origin": {"https://api.slack.com"}})
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	conn.SetReadLimit(s.readLimit)
-	return info, conn, nil
+	return info, conn, nc, nil
+}
+
+// batchConn is the WebSocket's network connection. Writes go straight through, except while a batch
+// of acks is written: then they are gathered and go out in one write(2) when the batch ends. (Slack
+// takes one ack per WebSocket message, so a batch of acks is many frames; this makes them one write.)
+type batchConn struct {
+	net.Conn
+	mu     sync.Mutex
+	gather bool
+	buf    []byte
+}
+
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gather {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// begin starts gathering writes; flush writes what was gathered and stops.
+func (c *batchConn) begin() {
+	c.mu.Lock()
+	c.gather = true
+	c.mu.Unlock()
+}
+
+func (c *batchConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gather = false
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	return err
 }
 
 // serveConn reads conn until it fails, Slack asks for a new connection, Slack's pings stop for
 // longer than pingInterval, or ctx ends; it closes conn and says why it stopped.
-func (s *socket) serveConn(ctx context.Context, conn *websocket.Conn) error {
+func (s *socket) serveConn(ctx context.Context, conn *websocket.Conn, nc *batchConn) error {
 	var lastPing atomic.Int64 // unix nanoseconds
 	conn.SetPingHandler(func(data string) error {
 		lastPing.Store(time.Now().UnixNano())
@@ -144,7 +194,7 @@ func (s *socket) serveConn(ctx context.Context, conn *websocket.Conn) error {
 		return nil
 	})
 	s.mu.Lock()
-	s.w = conn
+	s.w, s.nc = conn, nc
 	s.mu.Unlock()
 
 	// The watchdog closes conn, which ends the read below, when ctx ends or pings stop.
@@ -178,7 +228,7 @@ func (s *socket) serveConn(ctx context.Context, conn *websocket.Conn) error {
 	close(stop)
 	watchdog.Wait()
 	s.mu.Lock()
-	s.w = nil
+	s.w, s.nc = nil, nil
 	s.mu.Unlock()
 	if p := why.Load(); p != nil {
 		return *p
@@ -218,8 +268,8 @@ func (s *socket) ack(envelopeID string, payload any) error {
 	return s.writeAck(envelopeID, payload)
 }
 
-// ackAll writes the acks of several envelopes (no payload); it returns the first error, and how many
-// were written.
+// ackAll writes the acks of several envelopes (no payload) with one write(2); it returns how many
+// were written, and the error that stopped the rest.
 func (s *socket) ackAll(envelopeIDs []string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,12 +279,23 @@ func (s *socket) ackAll(envelopeIDs []string) (int, error) {
 	if err := s.w.SetWriteDeadline(time.Now().Add(socketWriteTimeout)); err != nil {
 		return 0, err
 	}
-	for i, id := range envelopeIDs {
-		if err := s.writeAck(id, nil); err != nil {
-			return i, err
+	if s.nc != nil {
+		s.nc.begin()
+	}
+	n := 0
+	var err error
+	for _, id := range envelopeIDs {
+		if err = s.writeAck(id, nil); err != nil {
+			break
+		}
+		n++
+	}
+	if s.nc != nil {
+		if ferr := s.nc.flush(); ferr != nil {
+			return 0, ferr
 		}
 	}
-	return len(envelopeIDs), nil
+	return n, err
 }
 
 // writeAck writes one ack; s.mu is held. A plain ack is built by hand: encoding/json's reflection is
