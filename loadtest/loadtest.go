@@ -44,7 +44,7 @@ type Options struct {
 	Commands    int
 	Outstanding int
 	Users       int
-	CommandText string // every slash command's text; "" is a mix of questions (loadQuestions)
+	CommandText string        // every slash command's text; "" is a mix of questions (loadQuestions)
 	Timeout     time.Duration // for each run
 	CPUProfile  string        // write a CPU profile of this process here
 	MemProfile  string        // write a heap profile of this process here at the end
