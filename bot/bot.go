@@ -304,11 +304,8 @@ loop:
 		}
 	}
 
-	// The drain is bounded however the loop ended: on a signal, work in flight gets drainTimeout; when
-	// Slack ended the connection for good nothing more can be acked, so it stops at once.
-	if runErr != nil {
-		stopWork()
-	}
+	// The drain is bounded however the loop ended, on a signal or because Slack ended the connection
+	// for good: work in flight gets drainTimeout (a command may still answer on its response_url).
 	defer time.AfterFunc(drainTimeout, stopWork).Stop()
 
 	// From here on, envelopes that still arrive are left unacked: Slack sends them again to the next
