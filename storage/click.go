@@ -107,4 +107,3 @@ func (db *DB) ForgetClick(ctx context.Context, pollID int64, user string) (strin
 	}
 	return answer, nil
 }
-
