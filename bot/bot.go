@@ -83,6 +83,7 @@ type Bot struct {
 	polls    *pollCache
 	admins   *adminCache
 	commands []command
+	replies  replyCache
 	// interactions is the interaction table (see interactive.go).
 	interactions []interactionHandler
 
@@ -453,8 +454,9 @@ func CheckTokens(ctx context.Context, client *slack.Client, logger *slog.Logger,
 }
 
 // onFrame handles one Socket Mode frame on the event loop (the socket's reading goroutine) and reports
-// whether Slack asked for a new connection. A reaction envelope the fast decoder is sure of skips
-// slack-go's parse; anything else is decoded as socketmode.Client decodes it and dispatched.
+// whether Slack asked for a new connection. A reaction or slash command envelope a fast decoder is
+// sure of skips slack-go's parse; anything else is decoded as socketmode.Client decodes it and
+// dispatched.
 func (b *run) onFrame(ctx context.Context, frame []byte, received time.Time) (disconnect bool) {
 	b.loopMu.Lock()
 	defer b.loopMu.Unlock()
@@ -476,6 +478,20 @@ func (b *run) onFrame(ctx context.Context, frame []byte, received time.Time) (di
 			b.metrics.envelope(string(socketmode.EventTypeEventsAPI), r.retryAttempt)
 		}
 		b.onReaction(f)
+		return false
+	}
+	if s, ok := decodeSlashEnvelope(frame); ok {
+		req := s.request()
+		defer b.recoverPanic("dispatch", req, received)
+		if s.envelopeID != "" {
+			b.metrics.envelope(string(socketmode.EventTypeSlashCommand), s.retryAttempt)
+		}
+		// A static reply given before is answered here, in the ack; anything else runs on a goroutine.
+		if p, ok := b.replies.get(s.cmd.Command, s.cmd.Text); ok {
+			b.ack(req, json.RawMessage(p), received)
+			return false
+		}
+		b.onSlashCommand(ctx, socketmode.Event{Type: socketmode.EventTypeSlashCommand, Data: s.cmd, Request: req}, received)
 		return false
 	}
 	evt, disconnect, err := parseFrame(frame)

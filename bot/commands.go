@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -31,13 +32,15 @@ type command struct {
 	usage   string // arguments, as shown in help
 	summary string
 	admin   bool
-	run     func(b *run, ctx context.Context, r *request) (*reply, error)
+	// static: the reply depends only on the posting and the command's text (see answer).
+	static bool
+	run    func(b *run, ctx context.Context, r *request) (*reply, error)
 }
 
 func commandTable() []command {
 	return []command{
-		{name: "details", summary: "the whole posting: role, pay, location, requirements…", run: (*run).cmdDetails},
-		{name: "help", summary: "this list", run: (*run).cmdHelp},
+		{name: "details", summary: "the whole posting: role, pay, location, requirements…", static: true, run: (*run).cmdDetails},
+		{name: "help", summary: "this list", static: true, run: (*run).cmdHelp},
 		{name: "me", summary: "your own answer to the poll", run: (*run).cmdMe},
 		{name: "results", summary: "how people answered the poll in this channel", run: (*run).cmdResults},
 		{name: "forget", summary: "delete everything stored about you", run: (*run).cmdForget},
@@ -100,14 +103,19 @@ func (b *run) runCommand(ctx context.Context, req *socketmode.Request, received 
 			b.ack(req, nil, received)
 		}
 	})
-	r := b.execute(ctx, sc)
+	r, static := b.answer(ctx, sc)
 	timer.Stop()
 	if r.ResponseType == "" {
 		r.ResponseType = slack.ResponseTypeEphemeral
 	}
-	if js, err := json.Marshal(r); err == nil && len(js) < maxAckPayload && acked.CompareAndSwap(false, true) {
-		b.ack(req, r, received)
-		return
+	if js, err := json.Marshal(r); err == nil && len(js) < maxAckPayload {
+		if static {
+			b.replies.put(sc.Command, sc.Text, js)
+		}
+		if acked.CompareAndSwap(false, true) {
+			b.ack(req, json.RawMessage(js), received)
+			return
+		}
 	}
 	if acked.CompareAndSwap(false, true) {
 		b.ack(req, nil, received)
@@ -135,20 +143,27 @@ func (b *Bot) respond(ctx context.Context, url string, r *reply) {
 // execute parses and runs one slash command. Errors become a short apology to the user and a log
 // line with the cause; they never escape.
 func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
+	r, _ := b.answer(ctx, sc)
+	return r
+}
+
+// answer is execute; static reports a reply that depends only on the posting and the command's
+// name and text (help, details, an answer from the posting), which replyCache may keep.
+func (b *run) answer(ctx context.Context, sc slack.SlashCommand) (_ *reply, static bool) {
 	text := cleanText(sc.Text)
 	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text)}
 	if r.command == "" {
 		r.command = "/internship"
 	}
 	if len(r.args) == 0 {
-		return b.helpReply(r)
+		return b.helpReply(r), true
 	}
 	c, ok := b.lookupCommand(strings.ToLower(r.args[0]))
 	if !ok {
 		if posting.AsksWhen(r.text) {
-			return b.answerWhen(ctx, r)
+			return b.answerWhen(ctx, r), false
 		}
-		return b.answerQuestion(r)
+		return b.answerQuestion(r), true
 	}
 	r.args = r.args[1:]
 	if c.admin {
@@ -156,10 +171,10 @@ func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 		if err != nil {
 			b.metrics.handlerError("admin_check")
 			b.log.Warn("admin check failed", "user", r.user, "err", err)
-			return textReply("Sorry, I couldn't check whether you are an admin just now. Please try again in a minute.")
+			return textReply("Sorry, I couldn't check whether you are an admin just now. Please try again in a minute."), false
 		}
 		if !admin {
-			return textReply("Sorry, `%s %s` is for admins. Ask one of them, or see `%s help` for what you can do.", r.command, c.name, r.command)
+			return textReply("Sorry, `%s %s` is for admins. Ask one of them, or see `%s help` for what you can do.", r.command, c.name, r.command), false
 		}
 	}
 	out, err := c.run(b, ctx, r)
@@ -167,11 +182,49 @@ func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 		b.metrics.handlerError("command_" + c.name)
 		b.log.Error("command failed", "command", c.name, "user", r.user, "err", err)
 		if errors.Is(err, context.Canceled) {
-			return textReply("Sorry, I'm restarting. Please try again in a minute.")
+			return textReply("Sorry, I'm restarting. Please try again in a minute."), false
 		}
-		return textReply("Sorry, something went wrong with `%s %s`. Please try again; if it keeps failing, tell an admin.", r.command, c.name)
+		return textReply("Sorry, something went wrong with `%s %s`. Please try again; if it keeps failing, tell an admin.", r.command, c.name), false
 	}
-	return out
+	return out, c.static
+}
+
+// replyCache keeps the encoded ack payloads of static replies (see answer) by the command's name
+// and raw text, so that the event loop answers a repeated one (everyone asking for the details)
+// without a goroutine, rendering or encoding/json. It is bounded: once full it keeps what it has.
+type replyCache struct {
+	mu sync.RWMutex
+	m  map[replyKey][]byte
+}
+
+type replyKey struct{ command, text string }
+
+// Bounds of replyCache: how many replies, and the longest text kept (a keyword or a short question).
+const (
+	maxCachedReplies   = 256
+	maxCachedReplyText = 100
+)
+
+func (c *replyCache) get(command, text string) ([]byte, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.m[replyKey{command, text}]
+	return p, ok
+}
+
+// put keeps payload, json.Marshal's encoding of the reply to command and text.
+func (c *replyCache) put(command, text string, payload []byte) {
+	if len(text) > maxCachedReplyText {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[replyKey][]byte)
+	}
+	if len(c.m) < maxCachedReplies {
+		c.m[replyKey{strings.Clone(command), strings.Clone(text)}] = payload
+	}
 }
 
 // cleanText makes a user's text safe to match and to echo: control characters become spaces and

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 )
 
@@ -56,6 +57,35 @@ func decodeReactionEnvelope(frame []byte) (fastReaction, bool) {
 	return d.r, true
 }
 
+// fastSlash is a slash_commands envelope: its ack's fields and the command, as slack-go reads it.
+type fastSlash struct {
+	envelopeID   string
+	retryAttempt int
+	cmd          slack.SlashCommand
+}
+
+// request is the envelope's request, as the ack and the handlers take it.
+func (s fastSlash) request() *socketmode.Request {
+	return &socketmode.Request{Type: socketmode.RequestTypeSlashCommands, EnvelopeID: s.envelopeID, RetryAttempt: s.retryAttempt}
+}
+
+// decodeSlashEnvelope reads a slash_commands envelope in one pass, by the same rules as
+// decodeReactionEnvelope: ok is false for anything else and for anything slack-go might read
+// differently (slack-go decodes the frame into socketmode.Request, then the payload into
+// slack.SlashCommand, whose UnmarshalJSON takes is_enterprise_install as a bool or a string
+// strconv.ParseBool reads). FuzzFastDecodeAgrees holds it to slack-go's answer.
+func decodeSlashEnvelope(frame []byte) (fastSlash, bool) {
+	d := fastDecoder{s: string(frame), slash: true}
+	if !d.object(d.frameKey) {
+		return fastSlash{}, false
+	}
+	d.ws()
+	if d.i != len(d.s) || !d.frameSeen.has(fkType) || !d.frameSeen.has(fkPayload) {
+		return fastSlash{}, false
+	}
+	return fastSlash{envelopeID: d.r.envelopeID, retryAttempt: d.r.retryAttempt, cmd: d.sc}, true
+}
+
 // maxDepth bounds nesting in skipped values; encoding/json's own limit is far higher, so anything
 // deeper than this is left to slack-go.
 const maxDepth = 64
@@ -65,8 +95,11 @@ type fastDecoder struct {
 	i     int
 	depth int
 	r     fastReaction
+	// slash: the frame must be a slash_commands envelope, read into sc, instead of a reaction.
+	slash bool
+	sc    slack.SlashCommand
 
-	frameSeen, payloadSeen, eventSeen, itemSeen seen
+	frameSeen, payloadSeen, eventSeen, itemSeen, slashSeen seen
 }
 
 // seen is the set of known keys already met in one object, to refuse duplicates.
@@ -98,6 +131,9 @@ var (
 	eventKeys = []string{"type", "user", "reaction", "item_user", "item", "event_ts"}
 	// slackevents.Item
 	itemKeys = []string{"type", "channel", "ts", "message", "file", "comment"}
+	// slack.SlashCommand (is_enterprise_install is read by its UnmarshalJSON)
+	slashKeys = []string{"token", "team_id", "team_domain", "enterprise_id", "enterprise_name", "is_enterprise_install",
+		"channel_id", "channel_name", "user_id", "user_name", "command", "text", "response_url", "trigger_id", "api_app_id"}
 )
 
 // Indexes into the tables above.
@@ -246,12 +282,18 @@ func (d *fastDecoder) frameKey(key string) bool {
 	switch k {
 	case fkType:
 		v, ok := d.str()
+		if d.slash {
+			return ok && v == socketmode.RequestTypeSlashCommands
+		}
 		return ok && v == socketmode.RequestTypeEventsAPI
 	case fkEnvelopeID:
 		v, ok := d.str()
 		d.r.envelopeID = v
 		return ok
 	case fkPayload:
+		if d.slash {
+			return d.object(d.slashKey)
+		}
 		return d.object(d.payloadKey)
 	case fkAccepts:
 		return d.boolean()
@@ -384,6 +426,81 @@ func (d *fastDecoder) itemKey(key string) bool {
 		return false // message, file, comment: not a reaction the bot counts, and typed deeply by slack-go
 	}
 	return ok
+}
+
+func (d *fastDecoder) slashKey(key string) bool {
+	k, found, ok := knownKey(slashKeys, key)
+	switch {
+	case !ok:
+		return false
+	case !found:
+		return d.skip()
+	case !d.slashSeen.first(k):
+		return false
+	}
+	c := &d.sc
+	var v string
+	switch slashKeys[k] {
+	case "is_enterprise_install":
+		// SlashCommand.UnmarshalJSON: null leaves it, a bool is taken, a string must parse as one.
+		if d.null() {
+			return true
+		}
+		if d.i < len(d.s) && d.s[d.i] == '"' {
+			if v, ok = d.str(); !ok {
+				return false
+			}
+			b, err := strconv.ParseBool(v)
+			c.IsEnterpriseInstall = b
+			return err == nil
+		}
+		switch {
+		case strings.HasPrefix(d.s[d.i:], "true"):
+			d.i += 4
+			c.IsEnterpriseInstall = true
+			return true
+		case strings.HasPrefix(d.s[d.i:], "false"):
+			d.i += 5
+			c.IsEnterpriseInstall = false
+			return true
+		}
+		return false
+	default:
+		if v, ok = d.str(); !ok {
+			return false
+		}
+	}
+	switch slashKeys[k] {
+	case "token":
+		c.Token = v
+	case "team_id":
+		c.TeamID = v
+	case "team_domain":
+		c.TeamDomain = v
+	case "enterprise_id":
+		c.EnterpriseID = v
+	case "enterprise_name":
+		c.EnterpriseName = v
+	case "channel_id":
+		c.ChannelID = v
+	case "channel_name":
+		c.ChannelName = v
+	case "user_id":
+		c.UserID = v
+	case "user_name":
+		c.UserName = v
+	case "command":
+		c.Command = v
+	case "text":
+		c.Text = v
+	case "response_url":
+		c.ResponseURL = v
+	case "trigger_id":
+		c.TriggerID = v
+	case "api_app_id":
+		c.APIAppID = v
+	}
+	return true
 }
 
 // null consumes a null literal if one is next.

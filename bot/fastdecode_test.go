@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
@@ -184,6 +185,7 @@ func checkFastDecode(t *testing.T, f []byte) {
 	}
 }
 
+// FuzzFastDecodeAgrees holds both fast decoders (reactions, slash commands) to slack-go's parse.
 func FuzzFastDecodeAgrees(f *testing.F) {
 	for _, fr := range emulatorFrames(f) {
 		f.Add(fr)
@@ -192,7 +194,14 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 	for _, tc := range fastDecodeEdges {
 		f.Add([]byte(strings.Replace(slackDocFrame, tc.old, tc.new, 1)))
 	}
-	f.Fuzz(checkFastDecode)
+	f.Add([]byte(slackDocSlashFrame))
+	for _, tc := range fastSlashEdges {
+		f.Add([]byte(strings.Replace(slackDocSlashFrame, tc.old, tc.new, 1)))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		checkFastDecode(t, frame)
+		checkFastSlash(t, frame)
+	})
 }
 
 func BenchmarkDecodeReaction(b *testing.B) {
@@ -237,5 +246,163 @@ func TestReactionFrameAllocs(t *testing.T) {
 	})
 	if got > most {
 		t.Errorf("a reaction frame costs %.0f allocations on the event loop, want at most %d", got, most)
+	}
+}
+
+// slackDocSlashFrame is a slash command as Slack's docs list its fields (every value a string, as
+// Slack sends them over Socket Mode), in the Socket Mode envelope the emulator sends it in.
+const slackDocSlashFrame = `{"envelope_id":"1d3c2a8b-24e4-4e4c-9e40-5b36d2b2a0f4","type":"slash_commands","accepts_response_payload":true,` +
+	`"payload":{"token":"gIkuvaNzQIHg97ATvDxqgjtO","team_id":"T0001","team_domain":"example","enterprise_id":"E0001",` +
+	`"enterprise_name":"Globular Construct Inc","channel_id":"C2147483705","channel_name":"test","user_id":"U2147483697",` +
+	`"user_name":"Steve","command":"/internship","text":"details","api_app_id":"A123456","is_enterprise_install":"false",` +
+	`"response_url":"https://hooks.slack.com/commands/1234/5678","trigger_id":"13345224609.738474920.8088930838d88f008e0"}}`
+
+// slackGoSlash is slack-go's path from a frame to the slash command the bot runs (decodeEnvelope).
+func slackGoSlash(frame []byte) (fastSlash, bool) {
+	evt, _, ok := decodeEnvelope(frame)
+	if !ok || evt.Type != socketmode.EventTypeSlashCommand {
+		return fastSlash{}, false
+	}
+	return fastSlash{envelopeID: evt.Request.EnvelopeID, retryAttempt: evt.Request.RetryAttempt, cmd: evt.Data.(slack.SlashCommand)}, true
+}
+
+// fastSlashEdges are the slash command frame edited once, as fastDecodeEdges are the reaction one.
+var fastSlashEdges = []struct {
+	name, old, new string
+	fast           bool
+}{
+	{"Escaped", `"text":"details"`, `"text":"d\u00e9tails \"x\"\/<&>"`, true},
+	{"Unicode", `"text":"details"`, `"text":"日本語 details"`, true},
+	{"InvalidUTF8", `"text":"details"`, "\"text\":\"deta\xffils\"", true},
+	{"EnterpriseTrue", `"is_enterprise_install":"false"`, `"is_enterprise_install":"true"`, true},
+	{"EnterpriseBool", `"is_enterprise_install":"false"`, `"is_enterprise_install":true`, true},
+	{"EnterpriseNull", `"is_enterprise_install":"false"`, `"is_enterprise_install":null`, true},
+	{"EnterpriseOne", `"is_enterprise_install":"false"`, `"is_enterprise_install":"1"`, true},
+	{"EnterpriseBad", `"is_enterprise_install":"false"`, `"is_enterprise_install":"maybe"`, false},
+	{"EnterpriseNumber", `"is_enterprise_install":"false"`, `"is_enterprise_install":0`, false},
+	{"NullText", `"text":"details"`, `"text":null`, true},
+	{"Retry", `"accepts_response_payload":true`, `"accepts_response_payload":true,"retry_attempt":1,"retry_reason":"timeout"`, true},
+	{"ExtraFields", `"user_name":"Steve"`, `"user_name":"Steve","extra":{"a":[1,2.5e-3,true,null,"x"]}`, true},
+	{"DuplicateKey", `"text":"details"`, `"text":"details","text":"help"`, false},
+	{"CaseVariantKey", `"text":"details"`, `"text":"details","Text":"help"`, false},
+	{"EnterpriseCaseVariant", `"is_enterprise_install":"false"`, `"Is_Enterprise_Install":"false"`, false},
+	{"EscapedKey", `"text":"details"`, `"te\u0078t":"details"`, false},
+	{"TextAsNumber", `"text":"details"`, `"text":7`, false},
+	{"PayloadNull", `"payload":{`, `"payload":null,"x":{`, false},
+	{"EventsAPI", `"type":"slash_commands"`, `"type":"events_api"`, false},
+	{"TrailingGarbage", `8088930838d88f008e0"}}`, `8088930838d88f008e0"}} x`, false},
+}
+
+// checkFastSlash fails if the fast decoder reads f as a slash command and slack-go does not read it the same.
+func checkFastSlash(t *testing.T, f []byte) {
+	t.Helper()
+	got, ok := decodeSlashEnvelope(f)
+	if !ok {
+		return
+	}
+	want, ok := slackGoSlash(f)
+	if !ok {
+		t.Fatalf("the fast decoder read %+v where slack-go reads no slash command\nframe %q", got, f)
+	}
+	if got != want {
+		t.Fatalf("fast %+v\nslack-go %+v\nframe %q", got, want, f)
+	}
+}
+
+func TestFastDecodeSlashCommands(t *testing.T) {
+	f := []byte(slackDocSlashFrame)
+	got, ok := decodeSlashEnvelope(f)
+	if !ok {
+		t.Fatalf("the fast decoder gave up on a real slash command:\n%s", f)
+	}
+	checkFastSlash(t, f)
+	if got.envelopeID == "" || got.cmd.Text != "details" || got.cmd.UserID != "U2147483697" || got.cmd.ResponseURL == "" {
+		t.Errorf("read as %+v", got)
+	}
+	if _, ok := decodeReactionEnvelope(f); ok {
+		t.Error("the reaction decoder read a slash command")
+	}
+	if _, ok := decodeSlashEnvelope([]byte(slackDocFrame)); ok {
+		t.Error("the slash command decoder read a reaction")
+	}
+	for _, tc := range fastSlashEdges {
+		t.Run(tc.name, func(t *testing.T) {
+			f := []byte(strings.Replace(slackDocSlashFrame, tc.old, tc.new, 1))
+			if bytes.Equal(f, []byte(slackDocSlashFrame)) {
+				t.Fatalf("%q is not in the frame", tc.old)
+			}
+			checkFastSlash(t, f)
+			if _, ok := decodeSlashEnvelope(f); ok != tc.fast {
+				t.Errorf("fast decoder ok = %v, want %v for %s", ok, tc.fast, f)
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeSlashCommand(b *testing.B) {
+	frame := []byte(slackDocSlashFrame)
+	b.Run("Fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := decodeSlashEnvelope(frame); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+	b.Run("SlackGo", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := slackGoSlash(frame); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
+}
+
+// recordFrames keeps what the bot writes.
+type recordFrames struct{ frames [][]byte }
+
+func (w *recordFrames) WriteMessage(_ int, p []byte) error {
+	w.frames = append(w.frames, bytes.Clone(p))
+	return nil
+}
+func (*recordFrames) SetWriteDeadline(time.Time) error { return nil }
+
+// TestStaticReplyOnEventLoop: once /internship details has been answered, the same command is
+// answered from its encoded reply on the event loop itself (no goroutine, no rendering, no
+// reflection), with exactly the reply execute renders.
+func TestStaticReplyOnEventLoop(t *testing.T) {
+	b, _, _ := fuzzBot(t)
+	w := &recordFrames{}
+	b.sock = &socket{w: w}
+	ctx := context.Background()
+	frame := []byte(strings.Replace(slackDocSlashFrame, `"response_url":"https://hooks.slack.com/commands/1234/5678",`, ``, 1))
+	b.onFrame(ctx, frame, time.Now())
+	b.work.Wait()
+	if len(w.frames) != 1 {
+		t.Fatalf("%d frames written for the first details, want 1", len(w.frames))
+	}
+	sc, _ := slackGoSlash(frame)
+	want, err := json.Marshal(socketmode.Response{EnvelopeID: sc.envelopeID, Payload: b.execute(ctx, sc.cmd)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(w.frames[0], want) {
+		t.Errorf("first ack\n%s\nwant\n%s", w.frames[0], want)
+	}
+	const most = 8 // the frame's string, the request, the payload's interface, recordFrames's copy…
+	allocs := testing.AllocsPerRun(50, func() {
+		w.frames = w.frames[:0]
+		b.onFrame(ctx, frame, time.Now())
+		if len(w.frames) != 1 {
+			t.Fatalf("%d frames written when onFrame returned, want the ack", len(w.frames))
+		}
+	})
+	b.work.Wait()
+	if !bytes.Equal(w.frames[0], want) {
+		t.Errorf("cached ack\n%s\nwant\n%s", w.frames[0], want)
+	}
+	if allocs > most {
+		t.Errorf("a cached details command costs %.0f allocations on the event loop, want at most %d", allocs, most)
 	}
 }

@@ -298,11 +298,22 @@ func (s *socket) ackAll(envelopeIDs []string) (int, error) {
 	return n, err
 }
 
-// writeAck writes one ack; s.mu is held. A plain ack is built by hand: encoding/json's reflection is
-// most of an ack's cost, and an envelope_id is a short ASCII token.
+// writeAck writes one ack; s.mu is held. An ack with no payload, or with one already encoded (a
+// json.RawMessage, which must be json.Marshal's output), is built by hand: encoding/json's
+// reflection is most of an ack's cost, and an envelope_id is a short ASCII token.
 func (s *socket) writeAck(envelopeID string, payload any) error {
-	if payload == nil && plainJSONString(envelopeID) {
+	raw, encoded := payload.(json.RawMessage)
+	switch {
+	case !plainJSONString(envelopeID):
+	case payload == nil:
 		s.buf = append(append(append(s.buf[:0], `{"envelope_id":"`...), envelopeID...), `"}`...)
+		return s.w.WriteMessage(websocket.TextMessage, s.buf)
+	case encoded && len(raw) > 0:
+		s.buf = append(append(append(s.buf[:0], `{"envelope_id":"`...), envelopeID...), `","payload":`...)
+		s.buf = append(append(s.buf, raw...), '}')
+		if len(s.buf) >= maxResponseBytes {
+			return fmt.Errorf("socket mode response of %d bytes: slack drops responses of %d bytes or more", len(s.buf), maxResponseBytes)
+		}
 		return s.w.WriteMessage(websocket.TextMessage, s.buf)
 	}
 	js, err := json.Marshal(socketmode.Response{EnvelopeID: envelopeID, Payload: payload})
