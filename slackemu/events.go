@@ -1,6 +1,7 @@
 package slackemu
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -236,8 +238,8 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, command, text 
 		return a, fmt.Errorf("%w: acked after %v", ErrAckTimeout, d.Round(time.Millisecond))
 	}
 	if len(a.Payload) > 0 && string(a.Payload) != "null" {
-		var r responseBody
-		if err := json.Unmarshal(a.Payload, &r); err != nil {
+		r, err := s.replyMemo.decode(a.Payload)
+		if err != nil {
 			return a, fmt.Errorf("%w: %v", ErrRejectedReply, err)
 		}
 		if _, err := s.reply(id, r, "ack"); err != nil && !errors.Is(err, errNoText) {
@@ -324,7 +326,7 @@ func (s *Server) reply(id string, r responseBody, via string) (Message, error) {
 	if r.Text == "" && blocks == nil {
 		return Message{}, errNoText
 	}
-	if blocks != nil && !validBlocks(blocks) {
+	if blocks != nil && !s.replyMemo.validBlocks(blocks) {
 		return Message{}, errInvalidBlocks
 	}
 	if via != "ack" { // the ack's reply is not one of the response_url's uses
@@ -382,4 +384,87 @@ func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+// replyMemo remembers how reply payloads already seen decoded and whether their blocks passed
+// validBlocks: both depend only on the bytes, and a load test sends the same reply thousands of
+// times, where checking it each time made the emulator, not the app, what was measured.
+type replyMemo struct {
+	mu     sync.Mutex
+	bodies map[string]memoBody
+	blocks map[string]bool
+}
+
+type memoBody struct {
+	r   responseBody
+	err error
+}
+
+// maxMemoReplies bounds each of replyMemo's maps; once full, new payloads are checked every time.
+const maxMemoReplies = 64
+
+func (m *replyMemo) decode(payload []byte) (responseBody, error) {
+	m.mu.Lock()
+	b, ok := m.bodies[string(payload)]
+	m.mu.Unlock()
+	if ok {
+		return b.r, b.err
+	}
+	b.err = json.Unmarshal(payload, &b.r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bodies == nil {
+		m.bodies = make(map[string]memoBody)
+	}
+	if len(m.bodies) < maxMemoReplies {
+		m.bodies[string(payload)] = b
+	}
+	return b.r, b.err
+}
+
+func (m *replyMemo) validBlocks(raw json.RawMessage) bool {
+	m.mu.Lock()
+	ok, seen := m.blocks[string(raw)]
+	m.mu.Unlock()
+	if seen {
+		return ok
+	}
+	ok = validBlocks(raw)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.blocks == nil {
+		m.blocks = make(map[string]bool)
+	}
+	if len(m.blocks) < maxMemoReplies {
+		m.blocks[string(raw)] = ok
+	}
+	return ok
+}
+
+// ack reads data as json.Unmarshal would read it into an ackMsg, without scanning it twice, when it
+// is exactly {"envelope_id":"ID","payload":P} with a plain ASCII ID and a P that decoded as a reply
+// before (so is valid JSON); ok is false otherwise.
+func (m *replyMemo) ack(data []byte) (ackMsg, bool) {
+	const pre, mid = `{"envelope_id":"`, `","payload":`
+	if !bytes.HasPrefix(data, []byte(pre)) || len(data) == 0 || data[len(data)-1] != '}' {
+		return ackMsg{}, false
+	}
+	rest := data[len(pre) : len(data)-1]
+	i := bytes.IndexByte(rest, '"')
+	if i <= 0 || !bytes.HasPrefix(rest[i:], []byte(mid)) {
+		return ackMsg{}, false
+	}
+	for _, c := range rest[:i] {
+		if c < 0x20 || c >= 0x7f || c == '\\' {
+			return ackMsg{}, false
+		}
+	}
+	payload := rest[i+len(mid):]
+	m.mu.Lock()
+	b, seen := m.bodies[string(payload)]
+	m.mu.Unlock()
+	if !seen || b.err != nil {
+		return ackMsg{}, false
+	}
+	return ackMsg{EnvelopeID: string(rest[:i]), Payload: bytes.Clone(payload)}, true
 }

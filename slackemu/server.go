@@ -94,6 +94,9 @@ type Server struct {
 	tickets   map[string]struct{}
 	subs      map[*subscriber]struct{}
 
+	// replyMemo: slash command replies already checked (see replyMemo).
+	replyMemo replyMemo
+
 	// sockMu guards the socket set and the lifecycle flags.
 	sockMu  sync.Mutex
 	conns   []*wsConn // oldest first; the newest gets envelopes

@@ -237,10 +237,12 @@ func (s *Server) readLoop(c *wsConn) {
 		if err != nil {
 			return
 		}
-		var m ackMsg
-		if err := json.Unmarshal(data, &m); err != nil || m.EnvelopeID == "" {
-			s.log.Debug("ignoring unparseable frame from app", "err", err)
-			continue
+		m, ok := s.replyMemo.ack(data)
+		if !ok {
+			if err := json.Unmarshal(data, &m); err != nil || m.EnvelopeID == "" {
+				s.log.Debug("ignoring unparseable frame from app", "err", err)
+				continue
+			}
 		}
 		a := Ack{EnvelopeID: m.EnvelopeID, At: time.Now()}
 		if len(m.Payload) > 0 && string(m.Payload) != "null" {
