@@ -386,7 +386,20 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 	return &prepared{flags: f, cfg: cfg, logger: logger, db: db, lock: l}, nil
 }
 
+// runGCPercent is the bot's GOGC unless the operator sets one. Its live heap is a few MB, and at the
+// default of 100 the collector ran every few thousand reactions: at 400, alternated with 100 on the
+// shared 2-core machine (12 rounds each of load -compare -commands 0), bot CPU per reaction went from
+// 27–32 µs to 25–26 µs and ack p99 at 64 outstanding from 3.5–7.7 ms to 3.0–6.0 ms, for a peak
+// memory (VmHWM) of 37–38 MB instead of 25–26 MB.
+const runGCPercent = 400
+
 func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer) error {
+	// The runtime has read GOGC already: 100 is its default, so anything else is the operator's.
+	if old := debug.SetGCPercent(runGCPercent); old != 100 {
+		debug.SetGCPercent(old)
+	} else {
+		defer debug.SetGCPercent(old)
+	}
 	client, clock := slackClient(env)
 	verify := func(ctx context.Context, logger *slog.Logger) error {
 		return bot.CheckTokens(ctx, client, logger, true)

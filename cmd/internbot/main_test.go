@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -368,5 +369,25 @@ func TestRemindUndeliverableDM(t *testing.T) {
 	}
 	if got := emu.Calls("conversations.open") - opens; got != 0 {
 		t.Errorf("the second run called conversations.open %d times; the undeliverable DM was retried", got)
+	}
+}
+
+// TestRunRaisesGCPercent: `internbot run` collects garbage at GOGC=400 unless the operator set GOGC,
+// and puts the setting back when it returns.
+func TestRunRaisesGCPercent(t *testing.T) {
+	gcPercent := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	if gcPercent() != 100 {
+		t.Skip("GOGC is set for the test process")
+	}
+	emu := startEmulator(t)
+	stop, stderr := startBot(t, emu, emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db")))
+	if got := gcPercent(); got != runGCPercent {
+		t.Errorf("GC percent while running = %d, want %d", got, runGCPercent)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if got := gcPercent(); got != 100 {
+		t.Errorf("GC percent after run = %d, want 100", got)
 	}
 }
