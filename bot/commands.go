@@ -124,7 +124,7 @@ func (b *Bot) respond(ctx context.Context, url string, r *reply) {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
 	err := b.call(ctx, "response_url", false, func(ctx context.Context) error {
-		return slack.PostWebhookContext(ctx, url, msg)
+		return postResponse(ctx, url, msg)
 	})
 	if err != nil {
 		b.metrics.handlerError("response_url")
