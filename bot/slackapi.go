@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -78,13 +79,23 @@ func retryLater(err error) bool {
 	return errors.As(err, &rl) || transient(err)
 }
 
+// transient says whether err is a failure that may pass: Slack answering 5xx, or the network (a
+// refused or reset connection, DNS, a timeout, a connection cut short). Every error of Go's HTTP
+// client is a net.Error, so the error inside it decides: a TLS certificate Slack does not have, or a
+// URL whose scheme the server does not speak, fails the same way however often it is tried.
 func transient(err error) bool {
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		return sc.Code >= 500
 	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var op *net.OpError
+	var dns *net.DNSError
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	return errors.As(err, &op) || errors.As(err, &dns) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // slackErrorCode returns Slack's error code ("not_in_channel") from a Web API error, or "".

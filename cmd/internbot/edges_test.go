@@ -133,3 +133,19 @@ func TestContainerRecipe(t *testing.T) {
 		}
 	}
 }
+
+// TestMisconfiguredURLFailsFast: an API URL that can never work (https to a server that speaks plain
+// HTTP, as a wrong scheme in SLACK_API_URL gives) is not a network that is down: the start-up check
+// fails with what is wrong instead of retrying until it is stopped.
+func TestMisconfiguredURLFailsFast(t *testing.T) {
+	emu := startEmulator(t)
+	e := emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db"))
+	e["SLACK_API_URL"] = strings.Replace(e["SLACK_API_URL"], "http://", "https://", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr lockedBuffer
+	err := run(ctx, []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &stderr)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "HTTP response to HTTPS client") {
+		t.Fatalf("remind = %v (context: %v), want the scheme problem at once\n%s", err, ctx.Err(), stderr.String())
+	}
+}
