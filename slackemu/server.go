@@ -91,6 +91,8 @@ type Server struct {
 	tickets   map[string]struct{}
 	subs      map[*subscriber]struct{}
 
+	views viewStore // Home tabs and modals; its own lock
+
 	// sockMu guards the socket set and the lifecycle flags.
 	sockMu  sync.Mutex
 	conns   []*wsConn // oldest first; the newest gets envelopes

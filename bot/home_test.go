@@ -1,0 +1,208 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/internbot/internbot"
+	"github.com/internbot/internbot/config"
+	"github.com/internbot/internbot/posting"
+	"github.com/internbot/internbot/slackemu"
+)
+
+// openHome is user clicking into the Home tab; it returns the Home the bot published, failing the
+// test unless that came within Slack's 3 seconds.
+func (h *harness) openHome(user string) slackemu.View {
+	h.t.Helper()
+	before, _ := h.emu.HomeView(user)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if _, err := h.emu.OpenHome(ctx, user); err != nil {
+		h.t.Fatalf("open home: %v", err)
+	}
+	var v slackemu.View
+	h.eventually("the Home published", func() bool {
+		var ok bool
+		v, ok = h.emu.HomeView(user)
+		return ok && v.Hash != before.Hash
+	})
+	if d := time.Since(start); d > 3*time.Second {
+		h.t.Fatalf("Home published %v after app_home_opened", d)
+	}
+	return v
+}
+
+// homeText is the Home's blocks as JSON with Slack's escapes undone, for assertions.
+func homeText(v slackemu.View) string {
+	var blocks any
+	_ = json.Unmarshal(v.Blocks, &blocks)
+	js, _ := json.Marshal(blocks)
+	return strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&").Replace(string(js))
+}
+
+// waitHome waits until user's Home says want.
+func (h *harness) waitHome(user, want string) slackemu.View {
+	h.t.Helper()
+	var v slackemu.View
+	h.eventually("the Home to say "+want, func() bool {
+		var ok bool
+		v, ok = h.emu.HomeView(user)
+		return ok && strings.Contains(homeText(v), want)
+	})
+	return v
+}
+
+func TestHomeMember(t *testing.T) {
+	h := newHarness(t)
+	outsider := "U0OUTSIDE"
+	h.emu.AddUser(slackemu.User{ID: outsider, Name: "out"})
+	p := h.postPoll(channel)
+	h.react(member, p, yes)
+	if r := h.slash(admin, channel, "deadline add 2026-12-15 Applications close"); !strings.Contains(r.Text, "Added") {
+		t.Fatalf("deadline add: %q", r.Text)
+	}
+
+	v := h.openHome(member)
+	home := homeText(v)
+	for _, want := range []string{
+		"Your answer: *yes*", "<#" + channel + ">", // the poll they can see and their answer
+		`"action_id":"home_answer_1"`, `"action_id":"home_forget"`, // change or forget it
+		"Applications close", "<!date^", "{date_long}|Tue, Dec 15, 2026>", "14 days left", // deadlines in the reader's own date format
+		"*Reminder DMs:* on", "Turn reminder DMs off", // the reminder toggle
+		"About the internship", // the posting
+	} {
+		if !strings.Contains(home, want) {
+			t.Errorf("member's Home lacks %q:\n%s", want, home)
+		}
+	}
+	for _, not := range []string{"Admin:", "admin_close", "admin_export", "admin_deadline"} {
+		if strings.Contains(home, not) {
+			t.Errorf("member's Home shows the admin's %q", not)
+		}
+	}
+	// The date token is noon of the day in the bot's time zone (UTC here).
+	noon := time.Date(2026, 12, 15, 12, 0, 0, 0, time.UTC).Unix()
+	if !strings.Contains(home, fmt.Sprintf("<!date^%d^{date_long}|", noon)) {
+		t.Errorf("date token not for noon of Dec 15 (%d):\n%s", noon, home)
+	}
+
+	// The answer changes: the Home is published again and says so.
+	h.unreact(member, p, yes)
+	h.react(member, p, maybe)
+	h.waitHome(member, "Your answer: *maybe*")
+
+	// A new deadline shows up too.
+	h.slash(admin, channel, "deadline add 2026-12-20 Interviews")
+	h.waitHome(member, "Interviews")
+
+	// The reminder setting follows /internship remind.
+	h.slash(member, channel, "remind off")
+	h.waitHome(member, "*Reminder DMs:* off")
+
+	// Someone outside the poll's channel sees no poll at all.
+	out := homeText(h.openHome(outsider))
+	if strings.Contains(out, channel) || strings.Contains(out, "home_answer") {
+		t.Errorf("the Home of someone outside the poll's channel shows the poll:\n%s", out)
+	}
+}
+
+func TestHomeAdmin(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	h.react(member, p, yes)
+	h.react(other, p, no)
+
+	home := homeText(h.openHome(admin))
+	for _, want := range []string{
+		"Admin: *yes* 1 · *maybe* 0 · *no* 1 — 2 answers",
+		"1 in <#" + channel + "> not answered", // admin, member, other are in it; the bot does not count
+		`"action_id":"admin_close"`, `"action_id":"admin_export"`, `"action_id":"admin_deadline"`,
+		"You haven't answered yet.",
+	} {
+		if !strings.Contains(home, want) {
+			t.Errorf("admin's Home lacks %q:\n%s", want, home)
+		}
+	}
+	if strings.Contains(home, "admin_reopen") {
+		t.Errorf("an open poll offers Reopen:\n%s", home)
+	}
+
+	// The admin answers: their Home follows, with the counts.
+	h.react(admin, p, maybe)
+	h.waitHome(admin, "*maybe* 1 · *no* 1 — 3 answers")
+	h.waitHome(admin, "0 in <#"+channel+"> not answered")
+
+	// Closing the poll turns Close into Reopen and takes the answer buttons away.
+	h.slash(admin, channel, "close")
+	v := h.waitHome(admin, "admin_reopen")
+	if s := homeText(v); strings.Contains(s, "home_answer") || strings.Contains(s, "admin_close") {
+		t.Errorf("a closed poll's Home still offers answers or Close:\n%s", s)
+	}
+}
+
+// TestHomeBlockKitLimits: a Home with 30 long deadlines and a long posting keeps Block Kit's view
+// limits (the emulator refuses a view that does not, as Slack does; checked here directly as well).
+func TestHomeBlockKitLimits(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *config.Config) {
+		c.Poll.Options[0].Answer = "yes, " + strings.Repeat("absolutely ", 10) // a label over 75 characters
+		for i := range 60 {
+			c.Posting.Sections = append(c.Posting.Sections, posting.Section{Key: fmt.Sprintf("extra%d", i),
+				Title: strings.Repeat("T", 200), Body: strings.Repeat("long body ", 400)})
+		}
+	}))
+	ctx := context.Background()
+	for i := range 30 {
+		name := fmt.Sprintf("%02d %s", i, strings.Repeat("deadline name ", 7))[:100]
+		if _, err := h.db.AddDeadline(ctx, internbot.Deadline{Name: name, Date: fmt.Sprintf("2026-12-%02d", i+2), CreatedBy: admin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := h.postPoll(channel)
+	h.react(member, p, yes)
+
+	for _, user := range []string{admin, member} {
+		v := h.openHome(user)
+		var blocks []struct {
+			Type      string `json:"type"`
+			Text      *struct{ Text string }
+			Accessory *struct{ Text *struct{ Text string } }
+			Elements  []struct{ Text json.RawMessage } // a button's text is an object, a context's a string
+		}
+		if err := json.Unmarshal(v.Blocks, &blocks); err != nil {
+			t.Fatal(err)
+		}
+		if len(blocks) > 100 {
+			t.Errorf("%s: %d blocks, Slack allows 100 in a view", user, len(blocks))
+		}
+		for i, b := range blocks {
+			if b.Text != nil && utf8.RuneCountInString(b.Text.Text) > 3000 {
+				t.Errorf("%s: block %d has %d characters", user, i, utf8.RuneCountInString(b.Text.Text))
+			}
+			labels := []*struct{ Text string }{}
+			if b.Accessory != nil {
+				labels = append(labels, b.Accessory.Text)
+			}
+			for _, e := range b.Elements {
+				var label struct{ Text string }
+				if json.Unmarshal(e.Text, &label) == nil {
+					labels = append(labels, &label)
+				}
+			}
+			for _, l := range labels {
+				if l != nil && utf8.RuneCountInString(l.Text) > 75 {
+					t.Errorf("%s: block %d has a %d-character button label", user, i, utf8.RuneCountInString(l.Text))
+				}
+			}
+		}
+		home := homeText(v)
+		if !strings.Contains(home, "29 ") || strings.Count(home, "<!date^") != 30 {
+			t.Errorf("%s: not every deadline is on the Home (%d dates)", user, strings.Count(home, "<!date^"))
+		}
+	}
+}
