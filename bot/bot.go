@@ -84,6 +84,8 @@ type Bot struct {
 	polls    *pollCache
 	admins   *adminCache
 	commands []command
+	// interactions is the interaction table (see interactive.go).
+	interactions []interactionHandler
 
 	// slackClock estimates Slack's clock; see reconcilePoll.
 	slackClock *SlackClock
@@ -147,6 +149,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.admins = newAdminCache(b.now)
 	b.commands = commandTable()
+	b.interactions = interactionTable()
 	var err error
 	b.reminders, err = remind.New(remind.Options{Config: b.cfg, Store: b.store, Slack: reminderSlack{b}, Logger: opts.Logger,
 		Now: b.now, Sleep: b.sleep, DMInterval: opts.DMInterval, Metrics: reminderMetrics{b.metrics}})
@@ -532,8 +535,10 @@ func (b *run) dispatch(ctx context.Context, evt socketmode.Event) {
 		b.onEventsAPI(evt, received)
 	case socketmode.EventTypeSlashCommand:
 		b.onSlashCommand(ctx, evt, received)
+	case socketmode.EventTypeInteractive:
+		b.onInteractive(ctx, evt, received)
 	default:
-		// interactive payloads and anything newer: acknowledged, nothing else to do.
+		// anything newer: acknowledged, nothing else to do.
 		b.ack(evt.Request, nil, received)
 	}
 }

@@ -30,13 +30,13 @@ const (
 
 // Action ids of the Home's buttons; the values say which poll, option or section.
 const (
-	actionHomeAnswer   = "home_answer"   // value "<poll id>/<option index>"
-	actionHomeForget   = "home_forget"   // value "<poll id>"
-	actionHomeRemind   = "home_remind"   // value "on" or "off": the setting the button turns on
-	actionHomeDetails  = "home_details"  // value a posting section's key
-	actionAdminClose   = "admin_close"   // value "<poll id>"
-	actionAdminReopen  = "admin_reopen"  // value "<poll id>"
-	actionAdminExport  = "admin_export"  // value "<poll id>"
+	actionHomeAnswer   = "home_answer"    // value "<poll id>/<option index>"
+	actionHomeForget   = "home_forget"    // value "<poll id>"
+	actionHomeRemind   = "home_remind"    // value "on" or "off": the setting the button turns on
+	actionHomeDetails  = "home_details"   // value a posting section's key
+	actionAdminClose   = "admin_close"    // value "<poll id>"
+	actionAdminReopen  = "admin_reopen"   // value "<poll id>"
+	actionAdminExport  = "admin_export"   // value "<poll id>"
 	actionAdminDeadine = "admin_deadline" // opens the add-deadline modal
 )
 

@@ -1,11 +1,12 @@
 package slackemu
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -31,6 +32,9 @@ type View struct {
 	NotifyOnClose          bool
 	// Closed is set once the modal was submitted (and not kept open) or closed.
 	Closed bool
+	// Raw is the view object as the app sent it.
+	Raw json.RawMessage
+	seq int
 }
 
 // viewLimits are Slack's view limits.
@@ -40,21 +44,6 @@ const (
 	maxPrivateMetadata = 3000
 	maxViewBytes       = 250_000
 )
-
-// viewStore is the emulator's views; its zero value is ready to use.
-type viewStore struct {
-	mu    sync.Mutex
-	byID  map[string]*View
-	homes map[string]string   // user -> id of their Home view
-	open  map[string][]string // user -> ids of their open modals, oldest first
-	seq   int
-}
-
-func (v *viewStore) initLocked() {
-	if v.byID == nil {
-		v.byID, v.homes, v.open = map[string]*View{}, map[string]string{}, map[string][]string{}
-	}
-}
 
 // viewRequest is the view argument of views.publish, views.open and views.update.
 type viewRequest struct {
@@ -214,86 +203,102 @@ func validViewBlocks(raw json.RawMessage) (hasInput, ok bool) {
 	return hasInput, true
 }
 
-// newViewLocked stores a new view built from req. Caller holds s.views.mu.
-func (s *Server) newViewLocked(req viewRequest, user string) *View {
-	s.views.seq++
-	v := &View{ID: fmt.Sprintf("V0EMU%05d", s.views.seq), TeamID: s.opts.TeamID, User: user}
-	s.setViewLocked(v, req)
-	s.views.byID[v.ID] = v
+// newViewLocked stores a new view built from req. Caller holds s.mu.
+func (s *Server) newViewLocked(req viewRequest, raw, user string) *View {
+	n := s.seq.Add(1)
+	v := &View{ID: fmt.Sprintf("V0EMU%06d", n), TeamID: s.opts.TeamID, User: user, seq: int(n)}
+	s.setViewLocked(v, req, raw)
+	s.views[v.ID] = v
 	return v
 }
 
-// setViewLocked replaces v's content with req and gives it a new hash. Caller holds s.views.mu.
-func (s *Server) setViewLocked(v *View, req viewRequest) {
+// setViewLocked replaces v's content with req and gives it a new hash. Caller holds s.mu.
+func (s *Server) setViewLocked(v *View, req viewRequest, raw string) {
+	v.Raw = json.RawMessage(raw)
 	v.Type, v.CallbackID, v.PrivateMetadata, v.ExternalID = req.Type, req.CallbackID, req.PrivateMetadata, req.ExternalID
 	v.Blocks, v.NotifyOnClose = append(json.RawMessage(nil), req.Blocks...), req.NotifyOnClose
 	v.Title = ""
 	if req.Title != nil {
 		v.Title = req.Title.Text
 	}
-	_, now := s.nextTS()
-	v.Hash = strconv.FormatInt(now.Unix(), 10) + "." + randomHex(8)
+	v.Hash = strconv.FormatInt(s.Now().Unix(), 10) + "." + randomHex(8)
 }
 
-// viewJSON is a view as the views.* methods and interactive payloads show it.
-func (v *View) viewJSON() map[string]any {
-	j := map[string]any{
-		"id": v.ID, "team_id": v.TeamID, "type": v.Type, "blocks": v.Blocks, "private_metadata": v.PrivateMetadata,
-		"callback_id": v.CallbackID, "external_id": v.ExternalID, "hash": v.Hash, "root_view_id": v.ID,
-		"clear_on_close": false, "notify_on_close": v.NotifyOnClose, "state": map[string]any{"values": map[string]any{}},
+// viewJSONLocked is a view as the views.* methods and interactive payloads show it: what the app
+// sent, with the ids, hash and state Slack adds.
+func (s *Server) viewJSONLocked(v *View) map[string]any {
+	var j map[string]any
+	_ = json.Unmarshal(v.Raw, &j)
+	if j == nil {
+		j = map[string]any{}
 	}
-	if v.Title != "" {
-		j["title"] = map[string]any{"type": "plain_text", "text": v.Title}
+	j["id"], j["team_id"], j["app_id"], j["bot_id"] = v.ID, s.opts.TeamID, s.opts.AppID, s.opts.BotID
+	j["root_view_id"], j["hash"] = v.ID, v.Hash
+	j["state"] = map[string]any{"values": map[string]any{}}
+	for _, k := range []string{"callback_id", "private_metadata", "external_id"} {
+		if _, ok := j[k]; !ok {
+			j[k] = ""
+		}
 	}
 	return j
 }
 
+// homeLocked is user's Home view, if the app published one. Caller holds s.mu.
+func (s *Server) homeLocked(user string) *View {
+	for _, v := range s.views {
+		if v.Type == "home" && v.User == user {
+			return v
+		}
+	}
+	return nil
+}
+
 func (s *Server) viewsPublish(c *call) (apiResult, string) {
 	user := c.p.Get("user_id")
-	s.mu.Lock()
-	u, ok := s.users[user]
-	s.mu.Unlock()
 	if user == "" {
 		return nil, "invalid_arguments"
 	}
-	if !ok || u.Deleted {
-		return nil, "user_not_found"
-	}
-	req, code := parseView(c.p.Get("view"), "home")
+	raw := c.p.Get("view")
+	req, code := parseView(raw, "home")
 	if code != "" {
 		return nil, code
 	}
-	s.views.mu.Lock()
-	defer s.views.mu.Unlock()
-	s.views.initLocked()
-	v, ok := s.views.byID[s.views.homes[user]]
-	if hash := c.p.Get("hash"); hash != "" && ok && hash != v.Hash {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[user]; !ok || u.Deleted {
+		return nil, "user_not_found"
+	}
+	v := s.homeLocked(user)
+	if hash := c.p.Get("hash"); hash != "" && v != nil && hash != v.Hash {
 		return nil, "hash_conflict"
 	}
-	if ok {
-		s.setViewLocked(v, req)
+	if v != nil {
+		s.setViewLocked(v, req, raw)
 	} else {
-		v = s.newViewLocked(req, user)
-		s.views.homes[user] = v.ID
+		v = s.newViewLocked(req, raw, user)
 	}
-	return apiResult{"view": v.viewJSON()}, ""
+	return apiResult{"view": s.viewJSONLocked(v)}, ""
 }
 
 func (s *Server) viewsOpen(c *call) (apiResult, string) {
-	user, code := s.takeTrigger(c.p.Get("trigger_id"))
+	raw := c.p.Get("view")
+	req, code := parseView(raw, "modal")
 	if code != "" {
 		return nil, code
 	}
-	req, code := parseView(c.p.Get("view"), "modal")
+	_, now := s.nextTS()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tid := c.p.Get("trigger_id")
+	if tid == "" {
+		tid = c.p.Get("interactivity_pointer")
+	}
+	t, code := s.useTriggerLocked(tid, now)
 	if code != "" {
 		return nil, code
 	}
-	s.views.mu.Lock()
-	defer s.views.mu.Unlock()
-	s.views.initLocked()
-	v := s.newViewLocked(req, user)
-	s.views.open[user] = append(s.views.open[user], v.ID)
-	return apiResult{"view": v.viewJSON()}, ""
+	v := s.newViewLocked(req, raw, t.user)
+	return apiResult{"view": s.viewJSONLocked(v)}, ""
 }
 
 func (s *Server) viewsUpdate(c *call) (apiResult, string) {
@@ -301,12 +306,12 @@ func (s *Server) viewsUpdate(c *call) (apiResult, string) {
 	if id == "" && ext == "" {
 		return nil, "invalid_arguments"
 	}
-	s.views.mu.Lock()
-	defer s.views.mu.Unlock()
-	s.views.initLocked()
-	v := s.views.byID[id]
+	raw := c.p.Get("view")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.views[id]
 	if id == "" {
-		for _, w := range s.views.byID {
+		for _, w := range s.views {
 			if w.ExternalID == ext {
 				v = w
 			}
@@ -315,52 +320,58 @@ func (s *Server) viewsUpdate(c *call) (apiResult, string) {
 	if v == nil {
 		return nil, "not_found"
 	}
-	req, code := parseView(c.p.Get("view"), v.Type)
+	req, code := parseView(raw, v.Type)
 	if code != "" {
 		return nil, code
 	}
 	if hash := c.p.Get("hash"); hash != "" && hash != v.Hash {
 		return nil, "hash_conflict"
 	}
-	s.setViewLocked(v, req)
-	return apiResult{"view": v.viewJSON()}, ""
+	s.setViewLocked(v, req, raw)
+	return apiResult{"view": s.viewJSONLocked(v)}, ""
 }
 
 // HomeView is the Home tab the app last published for user.
 func (s *Server) HomeView(user string) (View, bool) {
-	s.views.mu.Lock()
-	defer s.views.mu.Unlock()
-	v, ok := s.views.byID[s.views.homes[user]]
-	if !ok {
-		return View{}, false
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v := s.homeLocked(user); v != nil {
+		return *v, true
 	}
-	return *v, true
+	return View{}, false
 }
 
-// OpenModal is the modal on top of user's stack, if one is open.
-func (s *Server) OpenModal(user string) (View, bool) {
-	s.views.mu.Lock()
-	defer s.views.mu.Unlock()
-	ids := s.views.open[user]
-	if len(ids) == 0 {
-		return View{}, false
-	}
-	return *s.views.byID[ids[len(ids)-1]], true
-}
-
-// closeModalLocked takes view id off its user's stack. Caller holds s.views.mu.
-func (s *Server) closeModalLocked(id string) {
-	v, ok := s.views.byID[id]
-	if !ok {
-		return
-	}
-	v.Closed = true
-	ids := s.views.open[v.User]
-	for i, x := range ids {
-		if x == id {
-			s.views.open[v.User] = append(ids[:i:i], ids[i+1:]...)
-			break
+// Views lists the modals opened for user, oldest first, closed ones included.
+func (s *Server) Views(user string) []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []View
+	for _, v := range s.views {
+		if v.User == user && v.Type == "modal" {
+			out = append(out, *v)
 		}
+	}
+	slices.SortFunc(out, func(a, b View) int { return cmp.Compare(a.seq, b.seq) })
+	return out
+}
+
+// OpenModal is the newest of user's modals that is still open.
+func (s *Server) OpenModal(user string) (View, bool) {
+	vs := s.Views(user)
+	for i := len(vs) - 1; i >= 0; i-- {
+		if !vs[i].Closed {
+			return vs[i], true
+		}
+	}
+	return View{}, false
+}
+
+// CloseView marks a modal closed (submitted and cleared, or closed by the person).
+func (s *Server) CloseView(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.views[id]; ok {
+		v.Closed = true
 	}
 }
 
@@ -384,13 +395,11 @@ func (s *Server) OpenHome(ctx context.Context, user string) (Ack, error) {
 		return Ack{}, fmt.Errorf("slackemu: no user %s", user)
 	}
 	im, _ := s.openIMLocked(user)
-	s.mu.Unlock()
 	ev := appHomeOpened{Type: "app_home_opened", User: user, Channel: im.id, Tab: "home"}
-	s.views.mu.Lock()
-	if v, ok := s.views.byID[s.views.homes[user]]; ok {
-		ev.View = v.viewJSON()
+	if v := s.homeLocked(user); v != nil {
+		ev.View = s.viewJSONLocked(v)
 	}
-	s.views.mu.Unlock()
+	s.mu.Unlock()
 	eventTS, now := s.nextTS()
 	ev.EventTS = eventTS
 	p, err := s.Send(ctx, s.eventCallbackAt(ev, now))

@@ -228,8 +228,8 @@ func (a *applier) currentAnswer(ctx context.Context, pollID int64, user string) 
 	return answer, err
 }
 
-// topFact picks the answer's fact: the present option reaction with the
-// greatest event time; ties go to the option listed first.
+// topFact picks the answer's fact: the present option reaction or standing
+// click with the greatest event time; ties go to the option listed first.
 func (a *applier) topFact(ctx context.Context, pollID int64, user string) (position int, found bool, err error) {
 	s, err := a.stmt(ctx, presentFactsQuery)
 	if err != nil {
@@ -251,7 +251,15 @@ func (a *applier) topFact(ctx context.Context, pollID int64, user string) (posit
 			position, bestUS, found = pos, us, true
 		}
 	}
-	return position, found, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	// A click is an expression beside the reactions (see click.go).
+	pos, us, clicked, err := a.clickFact(ctx, pollID, user)
+	if clicked && (!found || us > bestUS || (us == bestUS && pos < position)) {
+		position, found = pos, true
+	}
+	return position, found, err
 }
 
 // deriveAnswer recomputes a user's answer from the facts and stores it;
@@ -569,7 +577,7 @@ func (db *DB) ForgetUser(ctx context.Context, user string) error {
 }
 
 func forgetUser(ctx context.Context, tx *tx, user string) error {
-	for _, table := range []string{"reaction_facts", "reaction_events", "answers", "prefs", "dms"} {
+	for _, table := range []string{"reaction_facts", "reaction_events", "poll_clicks", "click_events", "answers", "prefs", "dms"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, user); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
