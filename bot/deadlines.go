@@ -35,6 +35,9 @@ func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
 
 func (b *run) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	usage := textReply("Usage: `%s deadline add YYYY-MM-DD NAME…` or `%s deadline remove NAME…`", r.command, r.command)
+	if len(r.args) == 1 && strings.EqualFold(r.args[0], "add") {
+		return b.openDeadlineModal(ctx, r) // a form with a date picker
+	}
 	if len(r.args) < 2 {
 		return usage, nil
 	}

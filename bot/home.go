@@ -30,14 +30,14 @@ const (
 
 // Action ids of the Home's buttons; the values say which poll, option or section.
 const (
-	actionHomeAnswer   = "home_answer"    // value "<poll id>/<option index>"
-	actionHomeForget   = "home_forget"    // value "<poll id>"
-	actionHomeRemind   = "home_remind"    // value "on" or "off": the setting the button turns on
-	actionHomeDetails  = "home_details"   // value a posting section's key
-	actionAdminClose   = "admin_close"    // value "<poll id>"
-	actionAdminReopen  = "admin_reopen"   // value "<poll id>"
-	actionAdminExport  = "admin_export"   // value "<poll id>"
-	actionAdminDeadine = "admin_deadline" // opens the add-deadline modal
+	actionHomeAnswer    = "poll_answer"    // the poll message's own buttons: action_id "poll_answer:<option>", value the poll id
+	actionHomeForget    = "poll_forget"    // value the poll id
+	actionHomeRemind    = "home_remind"    // value "on" or "off": the setting the button turns on
+	actionHomeDetails   = "home_details"   // value a posting section's key
+	actionAdminClose    = "admin_close"    // value "<poll id>"
+	actionAdminReopen   = "admin_reopen"   // value "<poll id>"
+	actionAdminExport   = "admin_export"   // value "<poll id>"
+	actionAdminDeadline = "admin_deadline" // opens the add-deadline modal
 )
 
 // homeLimit is views.publish's rate: Tier 4, 100+ calls a minute per workspace
@@ -353,13 +353,12 @@ func (b *run) homePollBlocks(ctx context.Context, p internbot.Poll, user string,
 			if answered && o.Answer == a.Answer {
 				label = "✓ " + label
 			}
-			btn := button(actionHomeAnswer, label, id+"/"+strconv.Itoa(i))
-			btn.ActionID = fmt.Sprintf("%s_%d", actionHomeAnswer, i) // unique within the block
+			btn := button(actionHomeAnswer+":"+strconv.Itoa(i), label, id)
 			btn.AccessibilityLabel = truncate("Answer "+o.Answer, maxButtonText)
 			els = append(els, btn)
 		}
 		if answered {
-			els = append(els, button(actionHomeForget, "Forget my answer", id))
+			els = append(els, button(actionHomeForget, "Forget my click", id))
 		}
 		out = append(out, slack.NewActionBlock("", els...))
 	}
@@ -426,7 +425,7 @@ func (b *Bot) homeDeadlineBlocks(ctx context.Context, admin bool) ([]slack.Block
 	}
 	blocks := mrkdwnSections(text)
 	if admin {
-		blocks = append(blocks, slack.NewActionBlock("", button(actionAdminDeadine, "Add a deadline", "add")))
+		blocks = append(blocks, slack.NewActionBlock("", button(actionAdminDeadline, "Add a deadline", "add")))
 	}
 	return blocks, nil
 }

@@ -72,7 +72,7 @@ func TestHomeMember(t *testing.T) {
 	home := homeText(v)
 	for _, want := range []string{
 		"Your answer: *yes*", "<#" + channel + ">", // the poll they can see and their answer
-		`"action_id":"home_answer_1"`, `"action_id":"home_forget"`, // change or forget it
+		`"action_id":"poll_answer:1"`,                                                     // change or forget it
 		"Applications close", "<!date^", "{date_long}|Tue, Dec 15, 2026>", "14 days left", // deadlines in the reader's own date format
 		"*Reminder DMs:* on", "Turn reminder DMs off", // the reminder toggle
 		"About the internship", // the posting
@@ -107,7 +107,7 @@ func TestHomeMember(t *testing.T) {
 
 	// Someone outside the poll's channel sees no poll at all.
 	out := homeText(h.openHome(outsider))
-	if strings.Contains(out, channel) || strings.Contains(out, "home_answer") {
+	if strings.Contains(out, channel) || strings.Contains(out, "poll_answer") {
 		t.Errorf("the Home of someone outside the poll's channel shows the poll:\n%s", out)
 	}
 }
@@ -141,7 +141,7 @@ func TestHomeAdmin(t *testing.T) {
 	// Closing the poll turns Close into Reopen and takes the answer buttons away.
 	h.slash(admin, channel, "close")
 	v := h.waitHome(admin, "admin_reopen")
-	if s := homeText(v); strings.Contains(s, "home_answer") || strings.Contains(s, "admin_close") {
+	if s := homeText(v); strings.Contains(s, "poll_answer") || strings.Contains(s, "admin_close") {
 		t.Errorf("a closed poll's Home still offers answers or Close:\n%s", s)
 	}
 }

@@ -35,7 +35,7 @@ type interactionHandler struct {
 // interactionTable lists every interaction the bot handles. The other surfaces (App Home, modals,
 // shortcuts) add their rows here.
 func interactionTable() []interactionHandler {
-	return []interactionHandler{}
+	return append([]interactionHandler{}, surfaceInteractions()...)
 }
 
 // interaction is one interactive payload on its way through a handler.

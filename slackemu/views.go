@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -407,4 +409,239 @@ func (s *Server) OpenHome(ctx context.Context, user string) (Ack, error) {
 		return Ack{}, err
 	}
 	return p.Wait(ctx)
+}
+
+// Input is one input block of a modal: what the person is asked to fill in.
+type Input struct {
+	BlockID, ActionID string
+	Type              string // the element's type: plain_text_input, datepicker, conversations_select, …
+	Label             string
+	Optional          bool
+}
+
+// Inputs lists a view's input blocks in order.
+func (v View) Inputs() []Input {
+	var blocks []struct {
+		Type     string `json:"type"`
+		BlockID  string `json:"block_id"`
+		Optional bool   `json:"optional"`
+		Label    *struct {
+			Text string `json:"text"`
+		} `json:"label"`
+		Element *struct {
+			Type     string `json:"type"`
+			ActionID string `json:"action_id"`
+		} `json:"element"`
+	}
+	_ = json.Unmarshal(v.Blocks, &blocks)
+	var out []Input
+	for _, b := range blocks {
+		if b.Type != "input" || b.Element == nil {
+			continue
+		}
+		in := Input{BlockID: b.BlockID, ActionID: b.Element.ActionID, Type: b.Element.Type, Optional: b.Optional}
+		if b.Label != nil {
+			in.Label = b.Label.Text
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// StateValue is one input's value in a view_submission's view.state.values, shaped by its element
+// type as Slack sends it: plain_text_input → value, datepicker → selected_date,
+// conversations_select → selected_conversation, channels_select → selected_channel,
+// users_select → selected_user, static_select → selected_option.
+func StateValue(typ, value string) map[string]any {
+	v := map[string]any{"type": typ}
+	switch typ {
+	case "datepicker":
+		v["selected_date"] = nilIfEmpty(value)
+	case "conversations_select":
+		v["selected_conversation"] = nilIfEmpty(value)
+	case "channels_select":
+		v["selected_channel"] = nilIfEmpty(value)
+	case "users_select":
+		v["selected_user"] = nilIfEmpty(value)
+	case "static_select":
+		if value == "" {
+			v["selected_option"] = nil
+		} else {
+			v["selected_option"] = map[string]any{"value": value, "text": map[string]any{"type": "plain_text", "text": value}}
+		}
+	default:
+		v["value"] = nilIfEmpty(value)
+	}
+	return v
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ViewResponse is what the app answered a view_submission with in its ack.
+type ViewResponse struct {
+	ResponseAction string            `json:"response_action"`
+	Errors         map[string]string `json:"errors"`
+}
+
+// ErrBadViewResponse is returned by SubmitView when the ack's response_action is one Slack refuses
+// (errors naming a block that is not an input block of the view, say): Slack shows the person a
+// generic error then.
+var ErrBadViewResponse = errors.New("slackemu: view_submission response refused")
+
+// SubmitView is user pressing Submit on modal viewID with values (action_id → value, as typed; see
+// StateValue). The view_submission interaction is sent and its ack read as Slack reads it:
+// response_action "errors" keeps the modal open with the errors shown on their fields (returned),
+// "update" and "push" keep it open, and an empty ack or "clear" closes it.
+func (s *Server) SubmitView(ctx context.Context, user, viewID string, values map[string]string) (ViewResponse, error) {
+	s.mu.Lock()
+	v, ok := s.views[viewID]
+	if !ok || v.User != user || v.Closed || v.Type != "modal" {
+		s.mu.Unlock()
+		return ViewResponse{}, fmt.Errorf("slackemu: %s has no open modal %s", user, viewID)
+	}
+	view := s.viewJSONLocked(v)
+	inputs := v.Inputs()
+	s.mu.Unlock()
+	state := map[string]any{}
+	for _, in := range inputs {
+		val, ok := values[in.ActionID]
+		if !ok && !in.Optional {
+			val = ""
+		}
+		state[in.BlockID] = map[string]any{in.ActionID: StateValue(in.Type, val)}
+	}
+	view["state"] = map[string]any{"values": state}
+	in := s.NewInteraction("view_submission", user, "", "")
+	in.Fields["view"] = view
+	in.Fields["response_urls"] = []any{}
+	ack, err := s.Interact(ctx, in)
+	if err != nil {
+		return ViewResponse{}, err
+	}
+	var r ViewResponse
+	if p := strings.TrimSpace(string(ack.Payload)); p != "" && p != "null" {
+		if err := json.Unmarshal(ack.Payload, &r); err != nil {
+			return r, fmt.Errorf("%w: %v", ErrBadViewResponse, err)
+		}
+	}
+	switch r.ResponseAction {
+	case "", "clear":
+		s.CloseView(viewID)
+	case "errors":
+		blocks := map[string]bool{}
+		for _, in := range inputs {
+			blocks[in.BlockID] = true
+		}
+		for id := range r.Errors {
+			if !blocks[id] {
+				return r, fmt.Errorf("%w: errors name %q, which is not an input block of the view", ErrBadViewResponse, id)
+			}
+		}
+	case "update", "push":
+	default:
+		return r, fmt.Errorf("%w: response_action %q", ErrBadViewResponse, r.ResponseAction)
+	}
+	return r, nil
+}
+
+// CloseModal is user closing modal viewID with its Cancel button or ×: the modal is closed and, if
+// the app asked for it with notify_on_close, a view_closed interaction is sent and its ack awaited.
+func (s *Server) CloseModal(ctx context.Context, user, viewID string) error {
+	s.mu.Lock()
+	v, ok := s.views[viewID]
+	if !ok || v.User != user || v.Closed {
+		s.mu.Unlock()
+		return fmt.Errorf("slackemu: %s has no open modal %s", user, viewID)
+	}
+	v.Closed = true
+	notify, view := v.NotifyOnClose, s.viewJSONLocked(v)
+	s.mu.Unlock()
+	if !notify {
+		return nil
+	}
+	in := s.NewInteraction("view_closed", user, "", "")
+	in.TriggerID = "" // view_closed carries none
+	in.Fields["view"] = view
+	in.Fields["is_cleared"] = false
+	_, err := s.Interact(ctx, in)
+	return err
+}
+
+// Shortcut is user running the app's global shortcut callbackID (from the composer's shortcuts
+// menu or the search bar): a shortcut interaction with a fresh trigger_id, its ack awaited.
+func (s *Server) Shortcut(ctx context.Context, user, callbackID string) (Ack, error) {
+	in := s.NewInteraction("shortcut", user, "", "")
+	in.Fields["callback_id"] = callbackID
+	in.Fields["action_ts"], _ = s.nextTS()
+	return s.Interact(ctx, in)
+}
+
+// Buttons lists a view's buttons, in actions blocks and as section accessories, in order.
+func (v View) Buttons() []Button {
+	var blocks []struct {
+		Type      string          `json:"type"`
+		BlockID   string          `json:"block_id"`
+		Elements  json.RawMessage `json:"elements"`
+		Accessory *buttonJSON     `json:"accessory"`
+	}
+	_ = json.Unmarshal(v.Blocks, &blocks)
+	var out []Button
+	for _, b := range blocks {
+		var els []buttonJSON
+		if b.Type == "actions" {
+			_ = json.Unmarshal(b.Elements, &els)
+		}
+		if b.Accessory != nil {
+			els = append(els, *b.Accessory)
+		}
+		for _, e := range els {
+			if e.Type == "button" {
+				out = append(out, Button{BlockID: b.BlockID, ActionID: e.ActionID, Value: e.Value, Text: e.Text.Text})
+			}
+		}
+	}
+	return out
+}
+
+// ClickView is user pressing a button on their Home tab (or their open modal when the Home has no
+// such button): the block_actions interaction Slack sends for a view, with container type "view",
+// the view, and a trigger_id but no response_url. actionID names the button; when several share it
+// (a Details button per section), value picks one ("" for the first).
+func (s *Server) ClickView(ctx context.Context, user, actionID string, value ...string) (Ack, error) {
+	s.mu.Lock()
+	var views []*View
+	if h := s.homeLocked(user); h != nil {
+		views = append(views, h)
+	}
+	s.mu.Unlock()
+	if m, ok := s.OpenModal(user); ok {
+		s.mu.Lock()
+		views = append(views, s.views[m.ID])
+		s.mu.Unlock()
+	}
+	for _, v := range views {
+		for _, btn := range v.Buttons() {
+			if btn.ActionID != actionID || len(value) > 0 && value[0] != "" && btn.Value != value[0] {
+				continue
+			}
+			actionTS, _ := s.nextTS()
+			in := s.NewInteraction("block_actions", user, "", "")
+			s.mu.Lock()
+			view := s.viewJSONLocked(v)
+			s.mu.Unlock()
+			in.Fields["container"] = map[string]any{"type": "view", "view_id": v.ID}
+			in.Fields["view"] = view
+			in.Fields["actions"] = []map[string]any{{
+				"type": "button", "action_id": btn.ActionID, "block_id": btn.BlockID, "value": btn.Value,
+				"text": map[string]any{"type": "plain_text", "text": btn.Text, "emoji": true}, "action_ts": actionTS,
+			}}
+			return s.Interact(ctx, in)
+		}
+	}
+	return Ack{}, fmt.Errorf("%w: %s", ErrNoSuchButton, actionID)
 }
