@@ -387,7 +387,11 @@ func (b *run) homePollBlocks(ctx context.Context, p internbot.Poll, user string,
 			waiting++
 		}
 	}
-	out = append(out, contextBlock(fmt.Sprintf("%s: %s · %d in <#%s> not answered", homeAdminLabel, countsLine(p.Options, counts), waiting, p.Channel)))
+	shown := countsLine(p.Options, counts)
+	if !p.Visibility(admin).Counts {
+		shown = "counts hidden until the poll closes" // poll.hide_results, for admins too
+	}
+	out = append(out, contextBlock(fmt.Sprintf("%s: %s · %d in <#%s> not answered", homeAdminLabel, shown, waiting, p.Channel)))
 	var els []slack.BlockElement
 	if p.Closed() {
 		els = append(els, button(actionAdminReopen, "Reopen poll", id))

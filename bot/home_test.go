@@ -206,3 +206,36 @@ func TestHomeBlockKitLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestHomeHiddenAndAnonymous: a poll with hide_results shows no counts on the Home, admins' included,
+// until it closes; no Home ever names who answered what (an anonymous poll's promise).
+func TestHomeHiddenAndAnonymous(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	p, err := h.db.CreatePoll(ctx, internbot.Poll{Channel: channel, TS: "1796115000.000100", Question: "Applying?", CreatedBy: admin,
+		Options: []internbot.PollOption{{Reaction: yes, Answer: "yes"}, {Reaction: no, Answer: "no"}}, HideResults: true, Anonymous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.db.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: member, Option: 0, MessageTS: p.TS, ActionTS: "1796115001.000100"}); err != nil {
+		t.Fatal(err)
+	}
+	home := homeText(h.openHome(admin))
+	if !strings.Contains(home, "counts hidden until the poll closes") || strings.Contains(home, "*yes* 1") {
+		t.Errorf("admin's Home shows hidden counts:\n%s", home)
+	}
+	if strings.Contains(home, member) {
+		t.Errorf("admin's Home names who answered:\n%s", home)
+	}
+	if _, err := h.db.ClosePoll(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	home = homeText(h.openHome(admin))
+	if !strings.Contains(home, "*yes* 1 · *no* 0") || strings.Contains(home, member) {
+		t.Errorf("closed poll: admin's Home should show counts, never names:\n%s", home)
+	}
+	// The member still sees their own answer.
+	if m := homeText(h.openHome(member)); !strings.Contains(m, "Your answer: *yes*") {
+		t.Errorf("member's Home:\n%s", m)
+	}
+}
