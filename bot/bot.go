@@ -263,22 +263,11 @@ func (b *run) serve(ctx context.Context) error {
 	// The socket outlives ctx: after ctx ends the bot still has to write the acks of work in flight.
 	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSocket()
-	// Work in flight when ctx ends gets drainTimeout to finish, then its context ends too.
+	// Work in flight when the loop below ends gets drainTimeout to finish, then its context ends too.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	runDone := make(chan struct{})
-	defer close(runDone)
-	defer context.AfterFunc(ctx, func() {
-		t := time.NewTimer(drainTimeout)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			stopWork()
-		case <-runDone:
-		}
-	})()
 	// Acks go nowhere once the socket is gone; they must not block then.
-	ackCtx, stopAcks := context.WithCancel(workCtx)
+	ackCtx, stopAcks := context.WithCancel(sockCtx)
 	defer stopAcks()
 	b.ackCtx = ackCtx
 
@@ -331,6 +320,13 @@ loop:
 			b.dispatch(workCtx, evt)
 		}
 	}
+
+	// The drain is bounded however the loop ended: on a signal, work in flight gets drainTimeout; when
+	// Slack ended the connection for good nothing more can be acked, so it stops at once.
+	if runErr != nil {
+		stopWork()
+	}
+	defer time.AfterFunc(drainTimeout, stopWork).Stop()
 
 	// While draining, envelopes that still arrive are left unacked: Slack sends them again to the
 	// next connection. Reading them keeps slack-go from blocking.

@@ -101,6 +101,18 @@ func (s *fakeStore) RemoveDeadline(_ context.Context, name string) error {
 	delete(s.deadlines, k)
 	return nil
 }
+func (s *fakeStore) ApplyClick(context.Context, internbot.Click) (internbot.ClickResult, error) {
+	return internbot.ClickResult{}, internbot.ErrPollClosed
+}
+func (s *fakeStore) ForgetClick(context.Context, int64, string) (string, error) {
+	return "", internbot.ErrPollClosed
+}
+func (s *fakeStore) PollByMessage(context.Context, string, string) (internbot.Poll, error) {
+	panic("fakeStore: PollByMessage is not reached by a fuzzed path")
+}
+func (s *fakeStore) ExportAnswers(context.Context, int64) ([]internbot.Answer, error) {
+	panic("fakeStore: ExportAnswers is not reached by a fuzzed path")
+}
 
 var _ Store = (*fakeStore)(nil)
 

@@ -22,16 +22,15 @@ import (
 // Block Kit limits for views (https://docs.slack.dev/reference/block-kit/blocks).
 const (
 	maxViewBlocks  = 100
-	maxButtonText  = 75
 	maxHomePolls   = 10 // polls shown; each takes up to 4 blocks
 	maxShortBody   = 200
 	homeAdminLabel = "Admin"
 )
 
-// Action ids of the Home's buttons; the values say which poll, option or section.
+// Action ids of the Home's own buttons; the values say which poll or section. Its answer buttons are
+// the poll message's (poll_answer:<option>, poll_forget, the value the poll id): one handler and one
+// rule for clicks wherever they are.
 const (
-	actionHomeAnswer    = "poll_answer"    // the poll message's own buttons: action_id "poll_answer:<option>", value the poll id
-	actionHomeForget    = "poll_forget"    // value the poll id
 	actionHomeRemind    = "home_remind"    // value "on" or "off": the setting the button turns on
 	actionHomeDetails   = "home_details"   // value a posting section's key
 	actionAdminClose    = "admin_close"    // value "<poll id>"
@@ -353,12 +352,12 @@ func (b *run) homePollBlocks(ctx context.Context, p internbot.Poll, user string,
 			if answered && o.Answer == a.Answer {
 				label = "✓ " + label
 			}
-			btn := button(actionHomeAnswer+":"+strconv.Itoa(i), label, id)
+			btn := button(actionPollAnswer+":"+strconv.Itoa(i), label, id)
 			btn.AccessibilityLabel = truncate("Answer "+o.Answer, maxButtonText)
 			els = append(els, btn)
 		}
 		if answered {
-			els = append(els, button(actionHomeForget, "Forget my click", id))
+			els = append(els, button(actionPollForget, "Forget my click", id))
 		}
 		out = append(out, slack.NewActionBlock("", els...))
 	}

@@ -239,3 +239,72 @@ func TestHomeHiddenAndAnonymous(t *testing.T) {
 		t.Errorf("member's Home:\n%s", m)
 	}
 }
+
+func (h *harness) clickHome(user, actionID string, value ...string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := h.emu.ClickView(ctx, user, actionID, value...); err != nil {
+		h.t.Fatalf("click %s on %s's Home: %v", actionID, user, err)
+	}
+}
+
+// TestHomeButtons: the Home's answer buttons answer (the click is stored before the ack, and the Home
+// follows), Forget withdraws the click, the reminder toggle flips the setting, and an admin's Export
+// uploads the CSV to their DM.
+func TestHomeButtons(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	h.openHome(member)
+
+	h.clickHome(member, "poll_answer:1") // maybe
+	if got := h.answer(p, member); got != "maybe" {
+		t.Fatalf("answer after the Home's click = %q, want maybe (stored before the ack)", got)
+	}
+	h.waitHome(member, "Your answer: *maybe*")
+	h.clickHome(member, "poll_forget")
+	if got := h.answer(p, member); got != "" {
+		t.Fatalf("answer after Forget = %q", got)
+	}
+	h.waitHome(member, "You haven't answered yet.")
+
+	h.clickHome(member, "home_remind")
+	h.waitHome(member, "*Reminder DMs:* off")
+	if off, err := h.db.RemindersOff(context.Background(), member); err != nil || !off {
+		t.Fatalf("RemindersOff = %v, %v", off, err)
+	}
+
+	h.clickHome(member, "home_details", "duties")
+	h.eventually("the details modal", func() bool {
+		v, ok := h.emu.OpenModal(member)
+		return ok && v.CallbackID == "details"
+	})
+
+	h.react(other, p, yes)
+	h.openHome(admin)
+	h.clickHome(admin, "admin_export")
+	h.eventually("the CSV in the admin's DM", func() bool {
+		files := h.emu.Files(admin)
+		return len(files) == 1 && string(files[0].Content) == h.csv(p)
+	})
+	// A member cannot use an admin's button (a forged click): they are told, nothing is uploaded.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	in := h.emu.NewInteraction("block_actions", member, "", "")
+	in.Fields["container"] = map[string]any{"type": "view", "view_id": "V1"}
+	in.Fields["actions"] = []map[string]any{{"type": "button", "action_id": "admin_export", "block_id": "b", "value": fmt.Sprint(p.ID), "action_ts": "1796115600.000900"}}
+	if _, err := h.emu.Interact(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the member told", func() bool {
+		for _, m := range h.emu.Messages(member) {
+			if strings.Contains(m.Text, "Only admins") {
+				return true
+			}
+		}
+		return false
+	})
+	if files := h.emu.Files(member); len(files) != 0 {
+		t.Fatalf("a member's forged Export uploaded %+v", files)
+	}
+}

@@ -110,7 +110,8 @@ func stateValue(cb *slack.InteractionCallback, block, action string) slack.Block
 }
 
 // requireAdmin says whether the interaction's person is an admin; if not, or if it cannot tell, it
-// has told them (an error on field, when there is one, else an ephemeral-less log line).
+// has told them: as an error on field when there is one (a modal), else in a DM (a Home button or a
+// shortcut has no channel to answer in).
 func (b *run) requireAdmin(ctx context.Context, in *interaction, field string) bool {
 	admin, err := b.isAdmin(ctx, in.cb.User.ID)
 	if err == nil && admin {
@@ -123,7 +124,10 @@ func (b *run) requireAdmin(ctx context.Context, in *interaction, field string) b
 	}
 	if field != "" {
 		in.ack(fieldErrors(map[string]string{field: msg}))
+		return false
 	}
+	in.ack(nil)
+	b.dm(ctx, in.cb.User.ID, msg)
 	return false
 }
 
@@ -199,7 +203,6 @@ func (b *run) ephemeral(ctx context.Context, channel, user, text string) {
 func (b *run) onPostPollShortcut(ctx context.Context, in *interaction) error {
 	in.ack(nil)
 	if !b.requireAdmin(ctx, in, "") {
-		b.dm(ctx, in.cb.User.ID, "Only admins can post the internship poll.")
 		return nil
 	}
 	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeConversations, plainText("Pick a channel"), inputPollChannel)

@@ -119,7 +119,7 @@ func (b *run) onReaction(f reactionFact) {
 	}
 	f.reaction = baseReaction(f.reaction)
 	poll, ok := b.polls.get(f.channel, f.ts)
-	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID ||
+	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID || poll.ButtonsOnly() ||
 		!poll.ClosedAt.IsZero() || !hasOption(poll, f.reaction) || !validTS(f.eventTS) {
 		b.ack(f.req, nil, f.received)
 		return
@@ -406,6 +406,9 @@ func (e storeError) Error() string { return "store: " + e.err.Error() }
 func (e storeError) Unwrap() error { return e.err }
 
 func (b *run) reconcilePoll(ctx context.Context, p internbot.Poll) error {
+	if p.ButtonsOnly() {
+		return nil // its reactions are not answers
+	}
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
 	// than it and wins in the store; one received before it is older and loses.
 	asOf := b.slackClock.now(b.now())

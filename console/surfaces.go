@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,9 +51,12 @@ func (s *session) printHome(v slackemu.View) {
 	s.printf("%s", s.render("Home · internbot", "", v.Blocks))
 }
 
-// click presses the button labelled label on the current person's Home (or open modal). A label
-// several buttons share (Details) is followed by the button's value: "Details pay".
-func (s *session) click(ctx context.Context, label string) error {
+// errNoHomeButton: the Home has no button with that label.
+var errNoHomeButton = errors.New("no such button on the Home")
+
+// clickHome presses the button labelled label on the current person's Home. A label several buttons
+// share (Details) is followed by the button's value: "Details pay".
+func (s *session) clickHome(ctx context.Context, label string) error {
 	home, ok := s.emu.HomeView(s.user.ID)
 	if !ok {
 		return fmt.Errorf("open your Home first: home")
@@ -97,7 +101,7 @@ func findButton(buttons []slackemu.Button, label string) (slackemu.Button, error
 		for _, b := range buttons {
 			labels = append(labels, b.Text)
 		}
-		return slackemu.Button{}, fmt.Errorf("no button %q; the buttons are: %s", label, strings.Join(labels, ", "))
+		return slackemu.Button{}, fmt.Errorf("%w: %q; the Home's buttons are: %s", errNoHomeButton, label, strings.Join(labels, ", "))
 	}
 	if len(found) > 1 {
 		var vals []string
