@@ -53,16 +53,6 @@ func (h *harness) lastEphemeral(user, ch string, n int) slackemu.Message {
 	return last
 }
 
-func (h *harness) ephemerals(user, ch string) int {
-	n := 0
-	for _, m := range h.emu.Messages(ch) {
-		if m.Ephemeral && m.ToUser == user && m.Via == "response_url" {
-			n++
-		}
-	}
-	return n
-}
-
 // forgetClick presses "Forget my click" on the newest ephemeral confirming user's answer.
 func (h *harness) forgetClick(user string) {
 	h.t.Helper()

@@ -238,9 +238,9 @@ func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []in
 		}
 	}
 	b.metrics.batch(len(evs))
+	b.ackBatch(batch)
 	var dirty []int64
 	for i, p := range batch {
-		b.ack(p.req, nil, p.received)
 		if r := results[i]; !r.Duplicate && !r.Ignored {
 			b.metrics.answerRecorded()
 			if !slices.Contains(dirty, p.ev.PollID) {
@@ -250,6 +250,25 @@ func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []in
 	}
 	for _, id := range dirty {
 		b.updates.mark(id)
+	}
+}
+
+// ackBatch acks a committed batch's envelopes with one lock of the socket and one write deadline.
+func (b *run) ackBatch(batch []pendingReaction) {
+	ids := make([]string, 0, len(batch))
+	acked := make([]pendingReaction, 0, len(batch))
+	for _, p := range batch {
+		if p.req != nil && p.req.EnvelopeID != "" {
+			ids = append(ids, p.req.EnvelopeID)
+			acked = append(acked, p)
+		}
+	}
+	n, err := b.sock.ackAll(ids)
+	for _, p := range acked[:n] {
+		b.metrics.acked(p.req.Type, p.received)
+	}
+	if err != nil {
+		b.log.Warn("ack failed", "envelopes", len(ids)-n, "err", err)
 	}
 }
 

@@ -26,10 +26,9 @@ const interactiveAckDeadline = 3 * time.Second
 var ErrInteractionAckTimeout = errors.New("interaction not acked within 3 seconds")
 
 type trigger struct {
-	user    string
-	issued  time.Time
-	used    bool
-	channel string
+	user   string
+	issued time.Time
+	used   bool
 }
 
 // InteractionUser is the "user" object of an interaction payload.

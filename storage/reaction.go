@@ -22,11 +22,12 @@ type pollState struct {
 
 // loadPollState reads a poll's state and options with one query (a prepare
 // is a good part of a small transaction's cost).
-func loadPollState(ctx context.Context, q querier, id int64) (*pollState, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
-		FROM polls p JOIN poll_options o ON o.poll_id = p.id
-		WHERE p.id = ? ORDER BY o.position`, id)
+func loadPollState(ctx context.Context, a *applier, id int64) (*pollState, error) {
+	s, err := a.stmt(ctx, pollStateQuery)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +64,18 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	if len(events) == 0 {
 		return nil, nil
 	}
-	tx, err := db.beginTx(ctx)
+	// ctx bounds the wait for this process's write slot; the transaction itself runs with a context
+	// that cannot end. With one that can, database/sql and the driver start a goroutine per statement
+	// and per result set to watch it, a good part of a statement's cost here. What ctx can no longer
+	// interrupt is bounded anyway: BEGIN IMMEDIATE waits at most _busy_timeout (5 s) for another
+	// process's write lock, and inside the transaction no statement waits for a lock at all; the
+	// batch's statements take microseconds each.
+	tx, err := db.beginTxUntil(ctx, context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("apply reactions: %w", err)
 	}
 	defer tx.Rollback()
+	ctx = context.WithoutCancel(ctx)
 
 	a := newApplier(tx)
 	defer a.close()
@@ -83,8 +91,9 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	return results, nil
 }
 
-// applier holds the statements of a transaction, each prepared on first
-// use and reused for every later event of the batch.
+// applier holds the statements of a transaction, each taken on first use
+// from the DB's prepared statements (see DB.prepared) and reused for every
+// later event of the batch.
 type applier struct {
 	tx    *tx
 	polls map[int64]*pollState
@@ -99,10 +108,11 @@ func (a *applier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := a.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := a.tx.PrepareContext(ctx, query)
+	ps, err := a.tx.db.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s := a.tx.StmtContext(ctx, ps)
 	a.stmts[query] = s
 	return s, nil
 }
@@ -122,6 +132,10 @@ func (a *applier) close() {
 }
 
 const (
+	pollStateQuery = `
+		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
+		FROM polls p JOIN poll_options o ON o.poll_id = p.id
+		WHERE p.id = ? ORDER BY o.position`
 	insertEventQuery = `
 		INSERT INTO reaction_events
 			(event_id, poll_id, user_id, reaction, added, event_ts, event_us, received_at, source, ignored)
@@ -156,7 +170,7 @@ func (a *applier) poll(ctx context.Context, id int64) (*pollState, error) {
 	if ps, ok := a.polls[id]; ok {
 		return ps, nil
 	}
-	ps, err := loadPollState(ctx, a.tx, id)
+	ps, err := loadPollState(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
