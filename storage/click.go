@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/internbot/internbot"
@@ -27,7 +25,6 @@ const (
 		ON CONFLICT (poll_id, user_id) DO UPDATE SET
 			position = excluded.position, action_ts = excluded.action_ts, action_us = excluded.action_us
 		WHERE excluded.action_us >= poll_clicks.action_us`
-	clickQuery = `SELECT position, action_us FROM poll_clicks WHERE poll_id = ? AND user_id = ?`
 )
 
 // ApplyClick stores a click and derives the person's answer again, in one transaction. A delivery
@@ -109,17 +106,4 @@ func (db *DB) ForgetClick(ctx context.Context, pollID int64, user string) (strin
 		return "", fmt.Errorf("forget click: %w", err)
 	}
 	return answer, nil
-}
-
-// clickFact is the person's standing click on the poll, as an expression for topFact.
-func (a *applier) clickFact(ctx context.Context, pollID int64, user string) (position int, us int64, found bool, err error) {
-	s, err := a.stmt(ctx, clickQuery)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	err = s.QueryRowContext(ctx, pollID, user).Scan(&position, &us)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, 0, false, nil
-	}
-	return position, us, err == nil, err
 }

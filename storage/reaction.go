@@ -154,9 +154,14 @@ const (
 	// presentFactsQuery lists a user's present option reactions (at most
 	// one per option); deriveAnswer picks the top one in Go, which spares
 	// SQLite a sorter per event.
-	presentFactsQuery = `
+	// expressionsQuery lists what a person's answer is derived from: their present option reactions
+	// and their standing click (see click.go), each with its time on Slack's clock.
+	expressionsQuery = `
 		SELECT position, event_us FROM reaction_facts
-		WHERE poll_id = ? AND user_id = ? AND present = 1`
+		WHERE poll_id = ?1 AND user_id = ?2 AND present = 1
+		UNION ALL
+		SELECT position, action_us FROM poll_clicks
+		WHERE poll_id = ?1 AND user_id = ?2`
 	// upsertAnswerQuery touches the row (and answered_at) only when the
 	// answer really changes, so RowsAffected says whether it did.
 	upsertAnswerQuery = `
@@ -245,7 +250,7 @@ func (a *applier) currentAnswer(ctx context.Context, pollID int64, user string) 
 // topFact picks the answer's fact: the present option reaction or standing
 // click with the greatest event time; ties go to the option listed first.
 func (a *applier) topFact(ctx context.Context, pollID int64, user string) (position int, found bool, err error) {
-	s, err := a.stmt(ctx, presentFactsQuery)
+	s, err := a.stmt(ctx, expressionsQuery)
 	if err != nil {
 		return 0, false, err
 	}
@@ -268,12 +273,7 @@ func (a *applier) topFact(ctx context.Context, pollID int64, user string) (posit
 	if err := rows.Err(); err != nil {
 		return 0, false, err
 	}
-	// A click is an expression beside the reactions (see click.go).
-	pos, us, clicked, err := a.clickFact(ctx, pollID, user)
-	if clicked && (!found || us > bestUS || (us == bestUS && pos < position)) {
-		position, found = pos, true
-	}
-	return position, found, err
+	return position, found, nil
 }
 
 // deriveAnswer recomputes a user's answer from the facts and stores it;
