@@ -66,6 +66,8 @@ type request struct {
 	command string // "/internship"
 	text    string // cleaned text after the command
 	args    []string
+	// triggerID opens a modal (views.open) within 3 s of the command.
+	triggerID string
 }
 
 // reply is what the bot answers a slash command with, shaped as Slack's message payload for an ack
@@ -102,6 +104,13 @@ func (b *run) runCommand(ctx context.Context, req *socketmode.Request, received 
 	})
 	r := b.execute(ctx, sc)
 	timer.Stop()
+	if r.Text == "" && len(r.Blocks) == 0 {
+		// Nothing to say (a modal opened instead).
+		if acked.CompareAndSwap(false, true) {
+			b.ack(req, nil, received)
+		}
+		return
+	}
 	if r.ResponseType == "" {
 		r.ResponseType = slack.ResponseTypeEphemeral
 	}
@@ -136,7 +145,7 @@ func (b *Bot) respond(ctx context.Context, url string, r *reply) {
 // line with the cause; they never escape.
 func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 	text := cleanText(sc.Text)
-	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text)}
+	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text), triggerID: sc.TriggerID}
 	if r.command == "" {
 		r.command = "/internship"
 	}

@@ -33,8 +33,11 @@ func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
 	return textReply("Upcoming deadlines (%s):\n%s", b.cfg.Timezone.String(), strings.Join(lines, "\n")), nil
 }
 
-func (b *Bot) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	usage := textReply("Usage: `%s deadline add YYYY-MM-DD NAME…` or `%s deadline remove NAME…`", r.command, r.command)
+	if len(r.args) == 1 && strings.EqualFold(r.args[0], "add") {
+		return b.openDeadlineModal(ctx, r) // a form with a date picker
+	}
 	if len(r.args) < 2 {
 		return usage, nil
 	}
@@ -51,7 +54,7 @@ func (b *Bot) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	}
 }
 
-func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
+func (b *run) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
 	date, err := config.ParseDate(dateText)
 	if err != nil {
 		return textReply("%s", escape(err.Error())), nil
@@ -73,11 +76,12 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 	} else if err != nil {
 		return nil, err
 	}
+	b.homes.changed()
 	left := b.reminders.Today().DaysUntil(date)
 	return textReply("Added *%s* on %s (%s). Reminders go out %s days before.", escape(name), longDate(date), daysLeft(left), joinInts(b.cfg.Reminders.DaysBefore)), nil
 }
 
-func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*reply, error) {
+func (b *run) removeDeadline(ctx context.Context, r *request, name string) (*reply, error) {
 	for _, d := range b.cfg.Deadlines {
 		if strings.EqualFold(d.Name, name) {
 			return textReply("*%s* comes from the config file, so it can't be removed here: edit the config and restart the bot.", escape(d.Name)), nil
@@ -89,10 +93,11 @@ func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*rep
 	} else if err != nil {
 		return nil, err
 	}
+	b.homes.changed()
 	return textReply("Removed the deadline *%s*.", escape(name)), nil
 }
 
-func (b *Bot) cmdRemind(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 	if len(r.args) != 1 {
 		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
 	}
@@ -101,11 +106,13 @@ func (b *Bot) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 		if err := b.store.SetRemindersOff(ctx, r.user, true); err != nil {
 			return nil, err
 		}
+		b.homes.changedFor(r.user)
 		return textReply("OK: no more reminder DMs for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
 	case "on":
 		if err := b.store.SetRemindersOff(ctx, r.user, false); err != nil {
 			return nil, err
 		}
+		b.homes.changedFor(r.user)
 		return textReply("OK: you'll get reminder DMs before deadlines while your answer is yes or maybe."), nil
 	default:
 		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil

@@ -66,6 +66,9 @@ func (s *fakeStore) ClosePoll(_ context.Context, id int64) (internbot.Poll, erro
 	p.ClosedAt = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	return p, nil
 }
+func (s *fakeStore) ReopenPoll(context.Context, int64) (internbot.Poll, error) {
+	panic("fuzzed paths do not reopen polls")
+}
 func (s *fakeStore) Counts(context.Context, int64) (map[string]int, error) {
 	return map[string]int{"yes": 2, "no": 1}, nil
 }

@@ -29,6 +29,7 @@ type PollStore interface {
 	OpenPolls(ctx context.Context) ([]internbot.Poll, error)
 	Polls(ctx context.Context) ([]internbot.Poll, error)
 	ClosePoll(ctx context.Context, id int64) (internbot.Poll, error)
+	ReopenPoll(ctx context.Context, id int64) (internbot.Poll, error)
 	Counts(ctx context.Context, pollID int64) (map[string]int, error)
 	Answers(ctx context.Context, pollID int64) ([]internbot.Answer, error)
 	AnswerOf(ctx context.Context, pollID int64, user string) (internbot.Answer, error)

@@ -217,6 +217,31 @@ func TestConsoleFollowsConfig(t *testing.T) {
 	d.quit()
 }
 
+// TestConsoleHome: home shows the current person's Home; its buttons are pressed by label; a modal
+// the bot opens is filled in at the prompt, field by field, with its errors asked again.
+func TestConsoleHome(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.wait("start", "You are @alice")
+	d.say("/internship poll", "Posted the poll")
+	d.say("react :white_check_mark:", "*yes* 1")
+	d.say("home", "Home · internbot", "Your answer: *yes*", "[✓ yes] [maybe] [no]", "Admin: *yes* 1",
+		"*Reminder DMs:* on  [Turn reminder DMs off]", "[Add a deadline]")
+	d.say("click Turn reminder DMs off", "*Reminder DMs:* off  [Turn reminder DMs on]")
+	d.say("click Details", "several buttons say")
+	d.say("click Add a deadline", "form · Add a deadline", "Name: ____ (plain_text_input)", "Name> ")
+	d.say("Offer", "Date (YYYY-MM-DD)> ")
+	d.say("2020-01-01", "! Date: 2020-01-01 is in the past", "Date (YYYY-MM-DD)> ")
+	d.say("2026-12-24", "submitted")
+	d.say("home", "Offer", "days left")
+	d.say("/internship deadline add", "form · Add a deadline")
+	d.say("cancel")
+	d.say("as bob")
+	if out := d.say("home", "Home · internbot", "You haven't answered yet.", "Offer"); strings.Contains(out, "Admin:") {
+		t.Errorf("bob sees admin controls:\n%s", out)
+	}
+	d.quit()
+}
+
 // TestConsoleClick: click presses the current user's button by its label, on the poll and then on
 // the bot's ephemeral confirmation.
 func TestConsoleClick(t *testing.T) {

@@ -164,6 +164,40 @@ func (db *DB) ClosePoll(ctx context.Context, id int64) (internbot.Poll, error) {
 	return p, nil
 }
 
+// ReopenPoll opens a closed poll again, so reactions on it count once more. Only a channel's newest
+// poll can be reopened: when a newer poll has replaced it, the poll stays closed and the error wraps
+// ErrSuperseded (a channel has one current poll, and two open ones would split the answers).
+// Reopening an open poll returns it unchanged.
+func (db *DB) ReopenPoll(ctx context.Context, id int64) (internbot.Poll, error) {
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	p, err := findPoll(ctx, tx, `id = ?`, id)
+	if err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if !p.Closed() {
+		return p, nil
+	}
+	var newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM polls WHERE channel = ?`, p.Channel).Scan(&newest); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if newest != id {
+		return p, fmt.Errorf("reopen poll %d: %w", id, internbot.ErrSuperseded)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET closed_at = NULL WHERE id = ?`, id); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	p.ClosedAt = time.Time{}
+	return p, nil
+}
+
 // findPoll returns the single poll matching where, or ErrNotFound.
 func findPoll(ctx context.Context, q querier, where string, args ...any) (internbot.Poll, error) {
 	ps, err := findPolls(ctx, q, where, args...)

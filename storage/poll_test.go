@@ -151,3 +151,59 @@ func TestPolls(t *testing.T) {
 		}
 	}
 }
+
+func TestReopenPoll(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		p, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "1.000001", Options: testOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClosePoll(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReopenPoll(ctx, p.ID)
+		if err != nil || got.Closed() || got.ID != p.ID {
+			t.Fatalf("ReopenPoll = %+v, %v; want it open", got, err)
+		}
+		open, err := db.OpenPolls(ctx)
+		if err != nil || len(open) != 1 || open[0].ID != p.ID {
+			t.Fatalf("OpenPolls = %+v, %v", open, err)
+		}
+		// Reopening an open poll changes nothing and is not an error.
+		if again, err := db.ReopenPoll(ctx, p.ID); err != nil || again.Closed() {
+			t.Errorf("second ReopenPoll = %+v, %v", again, err)
+		}
+	})
+
+	t.Run("ErrSuperseded", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		old, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "1.000001", Options: testOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClosePoll(ctx, old.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "2.000001", Options: testOptions}); err != nil {
+			t.Fatal(err)
+		}
+		// A poll in another channel does not supersede it.
+		if _, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C2", TS: "3.000001", Options: testOptions}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReopenPoll(ctx, old.ID)
+		if !errors.Is(err, internbot.ErrSuperseded) || !got.Closed() {
+			t.Fatalf("ReopenPoll(old) = %+v, %v; want it closed and ErrSuperseded", got, err)
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		if _, err := db.ReopenPoll(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
+			t.Errorf("ReopenPoll(99) = %v, want ErrNotFound", err)
+		}
+	})
+}
