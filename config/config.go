@@ -43,6 +43,8 @@ type Config struct {
 type Poll struct {
 	Question string       `yaml:"question"`
 	Options  []PollOption `yaml:"options"` // in display order
+	// CloseAt names a deadline: the poll closes at the end of that deadline's day (in Timezone).
+	CloseAt string `yaml:"close_at"`
 }
 
 // PollOption maps a reaction name (without colons) to an answer.
@@ -55,7 +57,14 @@ type PollOption struct {
 type Reminders struct {
 	Schedule   string `yaml:"schedule"`    // robfig/cron spec, run in Config.Timezone; see ParseSchedule
 	DaysBefore []int  `yaml:"days_before"` // remind this many days before each deadline (0 = on the day)
-	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is yes or maybe
+	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is in DMAnswers
+	// DMAnswers are the poll answers whose people get reminder DMs.
+	DMAnswers []string `yaml:"dm_answers"`
+	// Nudge DMs the members of the poll's channel who have not answered, on the same days.
+	Nudge bool `yaml:"nudge"`
+	// SkipWeekends sends nothing on a recipient's Saturday or Sunday; what would fall there goes out
+	// on the Friday before.
+	SkipWeekends bool `yaml:"skip_weekends"`
 }
 
 // Deadline is a named date people are reminded about.
@@ -93,6 +102,7 @@ func Default() *Config {
 			Schedule:   DefaultSchedule,
 			DaysBefore: []int{14, 7, 3, 1, 0},
 			DM:         true,
+			DMAnswers:  []string{"yes", "maybe"},
 		},
 		Posting: p,
 	}
