@@ -83,6 +83,7 @@ type Bot struct {
 
 	polls    *pollCache
 	admins   *adminCache
+	pacer    pacer
 	commands []command
 
 	// slackClock estimates Slack's clock; see reconcilePoll.

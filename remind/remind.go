@@ -284,7 +284,7 @@ type Report struct {
 	Due           []string // deadlines with a reminder today
 	Posted        []string // deadlines whose channel reminder this run posted
 	DMsSent       int
-	Nudged        int // of DMsSent, nudges to people who had not answered
+	Nudged        int               // of DMsSent, nudges to people who had not answered
 	Undeliverable []UndeliverableDM // DMs recorded as failed by this run; they are not tried again
 }
 

@@ -87,6 +87,11 @@ type Server struct {
 	responses map[string]*responseURL
 	calls     map[string]int
 	failures  map[string]*Failure
+	// rateLimited enforces tiers (see EnforceRateLimits); recent are the calls counted per key, and
+	// limited how many were answered 429.
+	rateLimited bool
+	recent      map[string][]time.Time
+	limited     int
 	revoked   bool
 	tickets   map[string]struct{}
 	subs      map[*subscriber]struct{}

@@ -133,7 +133,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	p, perr := readParams(r)
 	handled, lose := s.injectFailure(w, r, method, p.Get("channel"))
-	if handled {
+	if handled || s.overLimit(w, method, p.Get("channel")) {
 		return
 	}
 	if lose {
