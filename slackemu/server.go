@@ -92,9 +92,9 @@ type Server struct {
 	rateLimited bool
 	recent      map[string][]time.Time
 	limited     int
-	revoked   bool
-	tickets   map[string]struct{}
-	subs      map[*subscriber]struct{}
+	revoked     bool
+	tickets     map[string]struct{}
+	subs        map[*subscriber]struct{}
 
 	// sockMu guards the socket set and the lifecycle flags.
 	sockMu  sync.Mutex
