@@ -345,8 +345,8 @@ func (p *prepared) close() {
 	}
 }
 
-// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, takes
-// the database's run lock if lock is set, asks Slack about the tokens with verify (if not nil) and
+// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, asks
+// Slack about the tokens with verify (if not nil), takes the database's run lock if lock is set and
 // opens the database. The caller calls p.close.
 func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, lock bool, verify func(context.Context, *slog.Logger) error, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
@@ -364,18 +364,15 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}))
-	var l *storage.RunLock
-	if lock {
-		if l, err = storage.LockRun(f.db); err != nil {
+	if verify != nil {
+		// Before the database file (or its lock file) exists: a token Slack refuses leaves nothing behind.
+		if err := verify(ctx, logger); err != nil {
 			return nil, err
 		}
 	}
-	if verify != nil {
-		// Before the database file exists: a token Slack refuses leaves nothing behind.
-		if err := verify(ctx, logger); err != nil {
-			if l != nil {
-				l.Close()
-			}
+	var l *storage.RunLock
+	if lock {
+		if l, err = storage.LockRun(f.db); err != nil {
 			return nil, err
 		}
 	}
