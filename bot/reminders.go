@@ -81,7 +81,7 @@ func (s reminderSlack) FindPosted(ctx context.Context, channel, key string, sinc
 // OpenDM opens the DM with user (conversations.open).
 func (s reminderSlack) OpenDM(ctx context.Context, user string) (string, error) {
 	var im string
-	err := s.b.call(ctx, "conversations.open", true, func(ctx context.Context) error {
+	err := s.b.call(bulk(ctx), "conversations.open", true, func(ctx context.Context) error {
 		ch, _, _, err := s.b.client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err == nil {
 			im = ch.ID
@@ -107,7 +107,7 @@ func (s reminderSlack) IsPublic(ctx context.Context, channel string) (bool, erro
 }
 
 func (s reminderSlack) Members(ctx context.Context, channel string) (map[string]bool, error) {
-	return s.b.channelMembers(ctx, channel)
+	return s.b.channelMembers(bulk(ctx), channel)
 }
 
 // Users is the workspace's directory from users.list, 1,000 people a page: one Tier 2 call per
@@ -118,7 +118,7 @@ func (s reminderSlack) Users(ctx context.Context) (map[string]remind.User, error
 	out := map[string]remind.User{}
 	p := s.b.client.GetUsersPaginated(slack.GetUsersOptionLimit(1000))
 	for page := 0; page < 1000; page++ {
-		err := s.b.call(ctx, "users.list", true, func(ctx context.Context) error {
+		err := s.b.call(bulk(ctx), "users.list", true, func(ctx context.Context) error {
 			var err error
 			p, err = p.Next(ctx)
 			return err

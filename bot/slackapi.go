@@ -29,8 +29,10 @@ const (
 // post twice) and, only for calls that are safe to repeat (idempotent), retries transient network and
 // 5xx errors with backoff. A call that fails for good returns an error naming the method.
 func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(context.Context) error) error {
-	if err := b.pacer.wait(ctx, method, b.now, b.sleep); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
+	if ctx.Value(bulkKey{}) != nil {
+		if err := b.pacer.wait(ctx, method, b.now, b.sleep); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
 	}
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -134,6 +136,12 @@ var paceOf = map[string]time.Duration{
 	"users.info":            600 * time.Millisecond,
 	"conversations.members": 600 * time.Millisecond,
 }
+
+type bulkKey struct{}
+
+// bulk marks ctx as a fan-out's (reminder DMs, nudges): its calls are spaced by paceOf. A person's
+// slash command is not, since spacing would eat its 3 s; it meets a 429 rarely and waits it out.
+func bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
 
 // pacer spaces calls per method (see paceOf).
 type pacer struct {

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,6 +201,14 @@ func (c *Config) Warnings(now time.Time) Errors {
 			ws = append(ws, &Error{File: c.File, Line: c.lines[key], Key: key,
 				Msg: fmt.Sprintf("%q was on %s, in the past: it gets no reminders", d.Name, d.Date)})
 		}
+	}
+	if c.Reminders.DM && len(c.Reminders.DMAnswers) == 0 {
+		var list []string
+		for _, o := range c.Poll.Options {
+			list = append(list, strconv.Quote(o.Answer))
+		}
+		ws = append(ws, &Error{File: c.File, Line: c.lines["poll.options"], Key: "reminders.dm_answers",
+			Msg: fmt.Sprintf("is left out, and its default (\"yes\", \"maybe\") matches none of poll.options' answers (%s): nobody gets reminder DMs; list the answers whose people should", strings.Join(list, ", "))})
 	}
 	return ws
 }

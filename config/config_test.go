@@ -199,7 +199,6 @@ func TestParseErrors(t *testing.T) {
 		{"ErrDMAnswerNotAnOption", "reminders:\n  dm_answers:\n    - yes\n    - perhaps\n", 4, "reminders.dm_answers[1]", `"perhaps" is not an answer of poll.options ("yes", "maybe", "no")`},
 		{"ErrDMAnswerDuplicate", "reminders:\n  dm_answers: [yes, YES]\n", 2, "reminders.dm_answers[1]", "already listed"},
 		{"ErrDMAnswerEmpty", "reminders:\n  dm_answers: []\n", 2, "reminders.dm_answers", "DMs would go to nobody"},
-		{"ErrDMAnswersDefaultMatchesNothing", "channel: C0123ABCD\npoll:\n  options:\n    - {reaction: a, answer: applying}\n    - {reaction: b, answer: undecided}\n", 4, "reminders.dm_answers", `matches none of poll.options' answers ("applying", "undecided")`},
 		{"ErrCloseAtNoDeadline", "deadlines:\n  - {name: Apply, date: 2026-01-01}\npoll:\n  close_at: Interview\n", 4, "poll.close_at", `"Interview" names no deadline; the deadlines are "Apply"`},
 		{"ErrCloseAtNoDeadlines", "poll:\n  close_at: Apply\n", 2, "poll.close_at", "there are none under deadlines"},
 		{"ErrChannelHash", "channel: '#C0123'\n", 1, "channel", "not a channel id"},
@@ -439,6 +438,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Effective's output parses to another configuration:\n%s\n--- then:\n%s", out, out2)
 		}
 	})
+}
+
+func TestWarningsDMAnswersMatchNothing(t *testing.T) {
+	c, err := config.Parse([]byte("poll:\n  options:\n    - {reaction: a, answer: applying}\n    - {reaction: b, answer: undecided}\n"), "bot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.Warnings(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(ws) != 1 || ws[0].Line != 3 || ws[0].Key != "reminders.dm_answers" || !strings.Contains(ws[0].Msg, `matches none of poll.options' answers ("applying", "undecided")`) {
+		t.Errorf("warnings = %v, want one at line 3 saying nobody gets reminder DMs", ws)
+	}
 }
 
 func TestWarnings(t *testing.T) {

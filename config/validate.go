@@ -197,10 +197,7 @@ func (d *decoder) dmAnswers(cfg *Config) {
 				kept = append(kept, a)
 			}
 		}
-		cfg.Reminders.DMAnswers = kept
-		if len(kept) == 0 && cfg.Reminders.DM && !d.failedUnder("poll.options") {
-			d.errorf(d.lines["poll.options"], key, "is left out, and its default (\"yes\", \"maybe\") matches none of poll.options' answers (%s): list the answers whose people get reminder DMs", strings.Join(list, ", "))
-		}
+		cfg.Reminders.DMAnswers = kept // none left: Warnings says so
 		return
 	}
 	if len(cfg.Reminders.DMAnswers) == 0 && cfg.Reminders.DM {
