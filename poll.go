@@ -21,6 +21,10 @@ type Poll struct {
 	Options   []PollOption
 	CreatedAt time.Time
 	ClosedAt  time.Time // zero while the poll is open
+	// Anonymous: nobody, admins included, is shown who answered what (counts only).
+	Anonymous bool
+	// HideResults: nobody is shown the counts until the poll closes.
+	HideResults bool
 }
 
 // Closed reports whether the poll has been closed.

@@ -3,6 +3,7 @@ package bot
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -147,17 +148,79 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// renderPoll is the poll message: question, how to answer, live counts; a closed poll says so.
+// maxButtonText is Slack's limit on a button's label and on its accessibility_label.
+const maxButtonText = 75
+
+// Action ids of the poll's buttons: "poll_answer:<option position>" answers, "poll_forget" withdraws
+// the person's click (on the ephemeral that confirms an answer).
+const (
+	actionPollAnswer = "poll_answer"
+	actionPollForget = "poll_forget"
+)
+
+// answerButtons are one button per option, labelled with its answer; value carries the poll's id
+// where it is known (the poll message's own buttons are found by the message they are on).
+func answerButtons(p internbot.Poll, skip string, label func(answer string) string) []slack.BlockElement {
+	var out []slack.BlockElement
+	for i, o := range p.Options {
+		if o.Answer == skip {
+			continue
+		}
+		value := ""
+		if p.ID != 0 {
+			value = strconv.FormatInt(p.ID, 10)
+		}
+		btn := slack.NewButtonBlockElement(fmt.Sprintf("%s:%d", actionPollAnswer, i), value,
+			slack.NewTextBlockObject(slack.PlainTextType, truncate(label(o.Answer), maxButtonText), false, false))
+		btn.AccessibilityLabel = truncate("Answer the poll: "+o.Answer, maxButtonText)
+		out = append(out, btn)
+	}
+	return out
+}
+
+// privacyLine says who can see what of the poll's answers.
+func privacyLine(p internbot.Poll) string {
+	var parts []string
+	if p.Anonymous {
+		parts = append(parts, ":lock: Anonymous: nobody, admins included, can see who answered what.")
+	} else {
+		parts = append(parts, "Admins can see who answered what.")
+	}
+	if p.HideResults && !p.Closed() {
+		parts = append(parts, "Counts stay hidden until the poll closes.")
+	}
+	return strings.Join(parts, " ")
+}
+
+// countsFor is the counts line as a viewer who is not an admin may see it.
+func countsFor(p internbot.Poll, counts map[string]int) string {
+	if !p.Visibility(false).Counts {
+		return "Counts are hidden until the poll closes."
+	}
+	return countsLine(p.Options, counts)
+}
+
+// renderPoll is the poll message: the question, one button per option (plus the reactions, unless
+// the poll is answered with buttons only), who can see what, and the counts when they may be shown;
+// a closed poll has no buttons and says so.
 func renderPoll(p internbot.Poll, counts map[string]int) (string, []slack.Block) {
-	how := "React to answer: " + legend(p.Options)
-	status := countsLine(p.Options, counts)
-	if !p.ClosedAt.IsZero() {
+	how := "Click your answer, or react: " + legend(p.Options)
+	if p.ButtonsOnly() {
+		how = "Click your answer. Reactions don't count in this poll: Slack shows everyone who reacted, and how many."
+	}
+	status := countsFor(p, counts)
+	if p.Closed() {
 		how = "This poll is closed. Final counts:"
 	}
-	text := fmt.Sprintf("%s\n%s\n%s", p.Question, how, status)
-	return text, []slack.Block{
-		mrkdwnSection("*" + escape(p.Question) + "*"),
-		contextBlock(how),
-		mrkdwnSection(status),
+	privacy := privacyLine(p)
+	text := fmt.Sprintf("%s\n%s\n%s\n%s", p.Question, how, status, privacy)
+	blocks := []slack.Block{mrkdwnSection("*" + escape(p.Question) + "*")}
+	if !p.Closed() {
+		// The poll message's buttons are found by the message they are on; no id, so the first
+		// rendering (before the poll has one) is the same as every later one.
+		q := p
+		q.ID = 0
+		blocks = append(blocks, slack.NewActionBlock("poll_answers", answerButtons(q, "", func(a string) string { return a })...))
 	}
+	return text, append(blocks, contextBlock(how), mrkdwnSection(status), contextBlock(privacy))
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +84,8 @@ type Bot struct {
 	admins   *adminCache
 	pacer    pacer
 	commands []command
+	// interactions is the interaction table (see interactive.go).
+	interactions []interactionHandler
 
 	// slackClock estimates Slack's clock; see reconcilePoll.
 	slackClock *SlackClock
@@ -148,6 +149,7 @@ func New(opts Options) (*Bot, error) {
 	}
 	b.admins = newAdminCache(b.now)
 	b.commands = commandTable()
+	b.interactions = interactionTable()
 	var err error
 	b.reminders, err = remind.New(remind.Options{Config: b.cfg, Store: b.store, Slack: reminderSlack{b}, Logger: opts.Logger,
 		Now: b.now, Sleep: b.sleep, DMInterval: opts.DMInterval, Metrics: reminderMetrics{b.metrics}})
@@ -167,9 +169,13 @@ type run struct {
 	botUserID string
 	botName   string
 
-	smc       *socketmode.Client
-	ackCtx    context.Context // ends when the socket is gone; acks then return at once
+	sock      *socket
 	connected atomic.Bool
+	// loopMu is held while a frame is handled; once draining is set under it, no frame is handled
+	// any more (dropped counts the envelopes left for Slack to send again).
+	loopMu   sync.Mutex
+	draining bool
+	dropped  int
 	// work tracks goroutines that finish in-flight work (commands) before Run returns.
 	work sync.WaitGroup
 
@@ -259,42 +265,22 @@ func (b *run) serve(ctx context.Context) error {
 	// The socket outlives ctx: after ctx ends the bot still has to write the acks of work in flight.
 	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSocket()
-	// Work in flight when ctx ends gets drainTimeout to finish, then its context ends too.
+	// Work in flight when the loop below ends gets drainTimeout to finish, then its context ends too.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
-	runDone := make(chan struct{})
-	defer close(runDone)
-	defer context.AfterFunc(ctx, func() {
-		t := time.NewTimer(drainTimeout)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			stopWork()
-		case <-runDone:
-		}
-	})()
-	// Acks go nowhere once the socket is gone; they must not block then.
-	ackCtx, stopAcks := context.WithCancel(workCtx)
-	defer stopAcks()
-	b.ackCtx = ackCtx
-
 	stopScheduler, err := b.reminders.Start(workCtx)
 	if err != nil {
 		return err
 	}
-	smOpts := []socketmode.Option{socketmode.OptionLog(slogOutput{b.log.With("component", "socketmode")}),
-		socketmode.OptionReadLimit(maxEnvelopeBytes)}
-	if b.pingInterval > 0 {
-		smOpts = append(smOpts, socketmode.OptionPingInterval(b.pingInterval))
-	}
-	b.smc = socketmode.New(b.client, smOpts...)
+	sockLog := b.log.With("component", "socketmode")
+	b.sock = &socket{client: b.client, readLimit: maxEnvelopeBytes, pingInterval: b.pingInterval,
+		onFrame: func(frame []byte, received time.Time) bool { return b.onFrame(workCtx, frame, received) },
+		onEvent: func(evt socketmode.Event) { b.onSocketEvent(workCtx, evt) },
+		debug:   sockLog.Debug}
 
+	// The socket's goroutine is the event loop: it reads each frame and handles it.
 	sockDone := make(chan error, 1)
-	go func() {
-		err := b.smc.RunContext(sockCtx)
-		stopAcks()
-		sockDone <- err
-	}()
+	go func() { sockDone <- b.sock.run(sockCtx) }()
 
 	// writers mark polls for the updater, so they stop first, then the updater flushes.
 	var writers, updater sync.WaitGroup
@@ -319,29 +305,19 @@ loop:
 		case runErr = <-b.fatal:
 			b.log.Error("stopping: slack refused the connection and retrying cannot help", "err", runErr)
 			break loop
-		case evt := <-b.smc.Events:
-			b.dispatch(workCtx, evt)
 		}
 	}
 
-	// While draining, envelopes that still arrive are left unacked: Slack sends them again to the
-	// next connection. Reading them keeps slack-go from blocking.
-	drained := make(chan struct{})
-	droppedc := make(chan int, 1)
-	go func() {
-		dropped := 0
-		for {
-			select {
-			case evt := <-b.smc.Events:
-				if evt.Request != nil && evt.Request.EnvelopeID != "" {
-					dropped++
-				}
-			case <-drained:
-				droppedc <- dropped
-				return
-			}
-		}
-	}()
+	// The drain is bounded however the loop ended, on a signal or because Slack ended the connection
+	// for good: work in flight gets drainTimeout (a command may still answer on its response_url).
+	defer time.AfterFunc(drainTimeout, stopWork).Stop()
+
+	// From here on, envelopes that still arrive are left unacked: Slack sends them again to the next
+	// connection. The socket keeps reading them (and answering pings) so that the acks of the work
+	// in flight still go out.
+	b.loopMu.Lock()
+	b.draining = true
+	b.loopMu.Unlock()
 
 	// Drain: the reminder job (to a safe point), commands and reconciles in flight, then the reaction
 	// batches (which ack), then the final poll counts.
@@ -353,8 +329,9 @@ loop:
 	b.updates.stop()
 	updater.Wait()
 	if runErr == nil {
-		// Acks are queued inside slack-go; give its writer a moment to put them on the wire. An ack
-		// lost here costs only a redelivery, which the store recognises by event_id.
+		// The acks are written; give Slack a moment to read them before the close (a close with
+		// frames still unread on our side can reset the connection). An ack lost here costs only a
+		// redelivery, which the store recognises by event_id.
 		_ = b.sleep(context.Background(), b.shutdownGrace)
 	}
 	b.connected.Store(false)
@@ -362,9 +339,8 @@ loop:
 	if err := <-sockDone; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
 		runErr = socketError(err)
 	}
-	close(drained)
-	if dropped := <-droppedc; dropped > 0 {
-		b.log.Info("envelopes that arrived during shutdown were left for slack to send again", "count", dropped)
+	if b.dropped > 0 {
+		b.log.Info("envelopes that arrived during shutdown were left for slack to send again", "count", b.dropped)
 	}
 	return runErr
 }
@@ -477,6 +453,56 @@ func CheckTokens(ctx context.Context, client *slack.Client, logger *slog.Logger,
 	return err
 }
 
+// onFrame handles one Socket Mode frame on the event loop (the socket's reading goroutine) and reports
+// whether Slack asked for a new connection. A reaction envelope the fast decoder is sure of skips
+// slack-go's parse; anything else is decoded as socketmode.Client decodes it and dispatched.
+func (b *run) onFrame(ctx context.Context, frame []byte, received time.Time) (disconnect bool) {
+	b.loopMu.Lock()
+	defer b.loopMu.Unlock()
+	if b.draining {
+		if r, ok := decodeReactionEnvelope(frame); ok && r.envelopeID != "" {
+			b.dropped++
+		} else if evt, disconnect, err := parseFrame(frame); err == nil {
+			if evt.Request != nil && evt.Request.EnvelopeID != "" && !disconnect {
+				b.dropped++
+			}
+			return disconnect
+		}
+		return false
+	}
+	if r, ok := decodeReactionEnvelope(frame); ok {
+		f := r.fact(received)
+		defer b.recoverPanic("dispatch", f.req, received)
+		if r.envelopeID != "" {
+			b.metrics.envelope(string(socketmode.EventTypeEventsAPI), r.retryAttempt)
+		}
+		b.onReaction(f)
+		return false
+	}
+	evt, disconnect, err := parseFrame(frame)
+	switch {
+	case disconnect:
+		return true
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// A frame with no JSON value in it: nothing to handle (slack-go ignores it too).
+	case err != nil:
+		b.dispatch(ctx, socketmode.Event{Type: socketmode.EventTypeIncomingError, Data: &slack.IncomingEventError{ErrorObj: err}})
+	default:
+		b.dispatch(ctx, evt)
+	}
+	return false
+}
+
+// onSocketEvent handles the socket's own events (connecting, connected, connection errors) on the
+// event loop, unless it is draining.
+func (b *run) onSocketEvent(ctx context.Context, evt socketmode.Event) {
+	b.loopMu.Lock()
+	defer b.loopMu.Unlock()
+	if !b.draining {
+		b.dispatch(ctx, evt)
+	}
+}
+
 // dispatch handles one socketmode event on the event loop. It never blocks on the Web API: slow work
 // runs on tracked goroutines, and reactions go to the batcher.
 func (b *run) dispatch(ctx context.Context, evt socketmode.Event) {
@@ -525,8 +551,10 @@ func (b *run) dispatch(ctx context.Context, evt socketmode.Event) {
 		b.onEventsAPI(evt, received)
 	case socketmode.EventTypeSlashCommand:
 		b.onSlashCommand(ctx, evt, received)
+	case socketmode.EventTypeInteractive:
+		b.onInteractive(ctx, evt, received)
 	default:
-		// interactive payloads and anything newer: acknowledged, nothing else to do.
+		// anything newer: acknowledged, nothing else to do.
 		b.ack(evt.Request, nil, received)
 	}
 }
@@ -556,12 +584,7 @@ func (b *run) ack(req *socketmode.Request, payload any, received time.Time) {
 	if req == nil || req.EnvelopeID == "" {
 		return
 	}
-	ctx := b.ackCtx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	err := b.smc.AckCtx(ctx, req.EnvelopeID, payload)
-	if err != nil {
+	if err := b.sock.ack(req.EnvelopeID, payload); err != nil {
 		b.log.Warn("ack failed", "envelope_id", req.EnvelopeID, "err", err)
 		return
 	}
@@ -597,7 +620,7 @@ func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 func (b *run) recoverPanic(where string, req *socketmode.Request, received time.Time) {
 	if r := recover(); r != nil {
 		b.recovered(where, r)
-		if req != nil && b.smc != nil {
+		if req != nil && b.sock != nil {
 			b.ack(req, nil, received)
 		}
 	}
@@ -642,14 +665,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// slogOutput adapts slog to slack-go's logger interface; slack-go only logs with debug on.
-type slogOutput struct{ l *slog.Logger }
-
-func (s slogOutput) Output(_ int, msg string) error {
-	s.l.Debug(strings.TrimSpace(msg))
-	return nil
 }
 
 // truncate bounds s to n characters (Slack's limits count characters, not bytes), ending a cut text

@@ -54,7 +54,9 @@ type dateTransport struct {
 
 func (t dateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
-	if err == nil {
+	// Slack answers 2xx, and 4xx (429 included) for what it refuses; a 5xx or a 407 may be a proxy's
+	// or a load balancer's page, whose Date is not Slack's clock.
+	if err == nil && resp.StatusCode < 500 && resp.StatusCode != http.StatusProxyAuthRequired {
 		if d, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
 			t.clock.observe(d.UnixMicro(), time.Now(), true)
 		}

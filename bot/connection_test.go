@@ -18,6 +18,7 @@ import (
 	"github.com/internbot/internbot/bot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
+	"github.com/internbot/internbot/storage"
 )
 
 // waitUntil polls cond until it holds or d passes: for waits longer than harness.eventually's 5 s
@@ -475,4 +476,39 @@ func TestRunWhileRunning(t *testing.T) {
 	if got := h.answer(p, member); got != "yes" {
 		t.Errorf("answer = %q, want yes", got)
 	}
+}
+
+// reconcileFailingStore refuses every reconcile's write, as a full disk would.
+type reconcileFailingStore struct{ *storage.DB }
+
+func (s reconcileFailingStore) ReconcilePoll(context.Context, int64, map[string][]string, time.Time) (int, error) {
+	return 0, errors.New("disk I/O error: database or disk is full")
+}
+
+// TestErrorExitIsBounded: the drain bound holds when Run ends on its own (Slack refuses the app token
+// for good), not only on a signal: a reconcile retrying a storage failure must not keep Run from
+// returning.
+func TestErrorExitIsBounded(t *testing.T) {
+	h := newHarness(t, withBotOptions(func(o *bot.Options) {
+		o.Store = reconcileFailingStore{o.Store.(*storage.DB)}
+	}))
+	h.postPoll(channel)
+	h.emu.Disconnect("refresh_requested") // the reconnect reconciles the poll, and storage refuses it
+	h.eventually("a reconcile retrying a storage failure", func() bool {
+		return strings.Contains(h.logs.String(), "reconcile: storage failed")
+	})
+	// The app token loses connections:write; the bot token still works, so the reconcile goes on.
+	h.emu.Fail("apps.connections.open", slackemu.Failure{Error: "missing_scope", Times: 1000})
+	h.emu.Disconnect("refresh_requested")
+	// 9 s is the bound check (the drain's 6 s, plus slack for a loaded machine), not a speed claim.
+	select {
+	case err := <-h.done:
+		if !errors.Is(err, bot.ErrSocketRefused) {
+			t.Fatalf("Run = %v, want an error wrapping ErrSocketRefused", err)
+		}
+	case <-time.After(9 * time.Second):
+		t.Fatalf("Run still running 9 s after Slack refused the app token\nlogs:\n%s", h.logs)
+	}
+	h.cancel()
+	h.cancel = nil
 }

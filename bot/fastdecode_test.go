@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -214,4 +215,27 @@ func BenchmarkDecodeReaction(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestReactionFrameAllocs: a reaction envelope goes from the frame to the batcher's queue through the
+// single-pass decoder, not slack-go's six decodes (about 75 allocations).
+func TestReactionFrameAllocs(t *testing.T) {
+	b, _, _ := fuzzBot(t)
+	frame := []byte(`{"envelope_id":"e1","payload":{"token":"x","team_id":"T1","api_app_id":"A1","event":{"type":"reaction_added","user":"` +
+		fzMember + `","reaction":"white_check_mark","item_user":"` + fzBotUser + `","item":{"type":"message","channel":"` + fzChannel +
+		`","ts":"` + fzPollTS + `"},"event_ts":"1764579600.000100"},"type":"event_callback","event_id":"Ev1","event_time":1764579600},"type":"events_api","accepts_response_payload":false,"retry_attempt":0,"retry_reason":""}`)
+	if _, ok := decodeReactionEnvelope(frame); !ok {
+		t.Fatal("the fast decoder refused the frame")
+	}
+	const most = 8
+	got := testing.AllocsPerRun(100, func() {
+		b.onFrame(context.Background(), frame, time.Now())
+		if len(b.reactions) != 1 {
+			t.Fatalf("%d reactions queued, want 1", len(b.reactions))
+		}
+		<-b.reactions
+	})
+	if got > most {
+		t.Errorf("a reaction frame costs %.0f allocations on the event loop, want at most %d", got, most)
+	}
 }

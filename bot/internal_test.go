@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,26 @@ func TestSlackClock(t *testing.T) {
 		c.observe(slack.Add(time.Hour).UnixMicro(), time.Now(), false)
 		if d := c.now(slack.Add(2 * time.Minute)).Sub(slack); d < 0 || d > time.Second {
 			t.Errorf("estimate is %v from the Date, want the Date", d)
+		}
+	})
+	t.Run("OnlySlacksAnswers", func(t *testing.T) {
+		// A proxy's error page (a 502 from a box whose clock is far ahead) is not Slack's clock.
+		future := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+		for _, status := range []int{http.StatusBadGateway, http.StatusProxyAuthRequired} {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Date", future.Format(http.TimeFormat))
+				w.WriteHeader(status)
+			}))
+			c := NewSlackClock()
+			resp, err := c.HTTPClient(nil).Get(srv.URL)
+			srv.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := c.now(slack); got.After(slack.Add(time.Minute)) {
+				t.Errorf("a %d response moved the clock to %v", status, got)
+			}
 		}
 	})
 	t.Run("LatestLowerBound", func(t *testing.T) {

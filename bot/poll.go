@@ -29,7 +29,8 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
 		return nil, fmt.Errorf("current poll: %w", err)
 	}
-	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user}
+	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user,
+		Anonymous: b.cfg.Poll.Anonymous, HideResults: b.cfg.Poll.HideResults}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
 	err = b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
@@ -59,6 +60,11 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 			b.updates.mark(closed.ID)
 		}
 	}
+	if p.ButtonsOnly() {
+		b.log.Info("poll posted", "channel", p.Channel, "ts", p.TS, "by", r.user, "anonymous", p.Anonymous, "hide_results", p.HideResults)
+		return textReply("Posted the poll. People answer with its buttons; `%s results` shows the counts%s.", r.command,
+			map[bool]string{true: " once it closes", false: ""}[p.HideResults]), nil
+	}
 	for _, o := range p.Options {
 		err := b.call(ctx, "reactions.add", true, func(ctx context.Context) error {
 			return b.client.AddReactionContext(ctx, o.Reaction, slack.NewRefToMessage(p.Channel, p.TS))
@@ -72,7 +78,7 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 		b.log.Warn("could not read the new poll's reactions back", "err", err)
 	}
 	b.log.Info("poll posted", "channel", p.Channel, "ts", p.TS, "by", r.user)
-	return textReply("Posted the poll. People answer by reacting to it; `%s results` shows the counts.", r.command), nil
+	return textReply("Posted the poll. People answer with its buttons or by reacting to it; `%s results` shows the counts.", r.command), nil
 }
 
 // noPollReply is the same whether there is no poll at all or only polls in channels the person is not
@@ -96,12 +102,16 @@ func (b *Bot) cmdResults(ctx context.Context, r *request) (*reply, error) {
 	if !p.ClosedAt.IsZero() {
 		state = "closed"
 	}
-	lines := []string{fmt.Sprintf("*%s* (<#%s>, %s)", escape(p.Question), p.Channel, state), countsLine(p.Options, counts)}
 	admin, err := b.isAdmin(ctx, r.user)
 	if err != nil {
 		b.log.Warn("admin check failed; showing counts only", "user", r.user, "err", err)
 	}
-	if admin {
+	see := p.Visibility(admin)
+	lines := []string{fmt.Sprintf("*%s* (<#%s>, %s)", escape(p.Question), p.Channel, state), countsFor(p, counts)}
+	if p.Anonymous {
+		lines = append(lines, "This poll is anonymous: nobody, admins included, can see who answered what.")
+	}
+	if see.Names && see.Counts {
 		answers, err := b.store.Answers(ctx, p.ID)
 		if err != nil {
 			return nil, err
@@ -135,7 +145,10 @@ func (b *Bot) cmdMe(ctx context.Context, r *request) (*reply, error) {
 	}
 	if p.ClosedAt.IsZero() {
 		if !answered {
-			return textReply("You haven't answered the poll in <#%s> yet. React to it: %s", p.Channel, legend(p.Options)), nil
+			if p.ButtonsOnly() {
+				return textReply("You haven't answered the poll in <#%s> yet. Click your answer on it.", p.Channel), nil
+			}
+			return textReply("You haven't answered the poll in <#%s> yet. Click your answer on it, or react: %s", p.Channel, legend(p.Options)), nil
 		}
 		return textReply("Your answer to the poll in <#%s>: *%s* (since %s).", p.Channel, escape(a.Answer),
 			a.AnsweredAt.In(b.cfg.Timezone).Format("Jan 2, 15:04 MST")), nil

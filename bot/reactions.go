@@ -119,7 +119,7 @@ func (b *run) onReaction(f reactionFact) {
 	}
 	f.reaction = baseReaction(f.reaction)
 	poll, ok := b.polls.get(f.channel, f.ts)
-	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID ||
+	if !ok || f.itemType != "message" || f.user == "" || f.user == b.botUserID || poll.ButtonsOnly() ||
 		!poll.ClosedAt.IsZero() || !hasOption(poll, f.reaction) || !validTS(f.eventTS) {
 		b.ack(f.req, nil, f.received)
 		return
@@ -238,9 +238,9 @@ func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []in
 		}
 	}
 	b.metrics.batch(len(evs))
+	b.ackBatch(batch)
 	var dirty []int64
 	for i, p := range batch {
-		b.ack(p.req, nil, p.received)
 		if r := results[i]; !r.Duplicate && !r.Ignored {
 			b.metrics.answerRecorded()
 			if !slices.Contains(dirty, p.ev.PollID) {
@@ -250,6 +250,25 @@ func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []in
 	}
 	for _, id := range dirty {
 		b.updates.mark(id)
+	}
+}
+
+// ackBatch acks a committed batch's envelopes with one lock of the socket and one write deadline.
+func (b *run) ackBatch(batch []pendingReaction) {
+	ids := make([]string, 0, len(batch))
+	acked := make([]pendingReaction, 0, len(batch))
+	for _, p := range batch {
+		if p.req != nil && p.req.EnvelopeID != "" {
+			ids = append(ids, p.req.EnvelopeID)
+			acked = append(acked, p)
+		}
+	}
+	n, err := b.sock.ackAll(ids)
+	for _, p := range acked[:n] {
+		b.metrics.acked(p.req.Type, p.received)
+	}
+	if err != nil {
+		b.log.Warn("ack failed", "envelopes", len(ids)-n, "err", err)
 	}
 }
 
@@ -406,6 +425,9 @@ func (e storeError) Error() string { return "store: " + e.err.Error() }
 func (e storeError) Unwrap() error { return e.err }
 
 func (b *run) reconcilePoll(ctx context.Context, p internbot.Poll) error {
+	if p.ButtonsOnly() {
+		return nil // its reactions are not answers
+	}
 	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
 	// than it and wins in the store; one received before it is older and loses.
 	asOf := b.slackClock.now(b.now())

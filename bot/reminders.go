@@ -226,11 +226,15 @@ func renderReminder(msg remind.Message) (string, []slack.Block) {
 		}
 		lines = append(lines, status)
 	default:
-		status := "Applying? " + countsLine(poll.Options, msg.Counts)
+		status := "Applying? " + countsFor(*poll, msg.Counts)
 		if msg.Link != "" {
 			status += " · <" + msg.Link + "|see the poll>"
 		}
-		lines = append(lines, status, "Answer by reacting to the poll: "+legend(poll.Options))
+		how := "Answer with the poll's buttons or by reacting: " + legend(poll.Options)
+		if poll.ButtonsOnly() {
+			how = "Answer with the poll's buttons."
+		}
+		lines = append(lines, status, how)
 	}
 	text := head + "\n" + strings.Join(lines, "\n")
 	return text, []slack.Block{mrkdwnSection(head), contextBlock(strings.Join(lines, "\n"))}

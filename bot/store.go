@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/internbot/internbot"
+	"github.com/internbot/internbot/export"
 	"github.com/internbot/internbot/remind"
 )
 
@@ -15,6 +16,8 @@ type Store interface {
 	PollStore
 	ReactionStore
 	SettingsStore
+	ClickStore
+	export.Store
 	remind.Store
 }
 

@@ -44,6 +44,10 @@ type Config struct {
 type Poll struct {
 	Question string       `yaml:"question"`
 	Options  []PollOption `yaml:"options"` // in display order
+	// Anonymous polls show nobody, admins included, who answered what; counts only.
+	Anonymous bool `yaml:"anonymous"`
+	// HideResults polls show no counts until they close.
+	HideResults bool `yaml:"hide_results"`
 	// CloseAt names a deadline: the poll closes at the end of that deadline's day (in Timezone).
 	CloseAt string `yaml:"close_at"`
 }
@@ -98,7 +102,7 @@ func Default() *Config {
 	return &Config{
 		Timezone:     time.UTC,
 		TimezoneName: "UTC",
-		Poll:         Poll{Question: p.Question, Options: DefaultOptions()},
+		Poll:         Poll{Question: p.Question, Options: DefaultOptions(), Anonymous: false, HideResults: false},
 		Reminders: Reminders{
 			Schedule:   DefaultSchedule,
 			DaysBefore: []int{14, 7, 3, 1, 0},

@@ -188,6 +188,8 @@ func TestParseErrors(t *testing.T) {
 		{"ErrOptionsEmpty", "poll:\n  options: []\n", 2, "poll.options", "at least one option"},
 		{"ErrOptionReactionEmpty", "poll:\n  options:\n    - {reaction: '', answer: a}\n", 3, "poll.options[0].reaction", "must not be empty"},
 		{"ErrOptionAnswerEmpty", "poll:\n  options:\n    - {reaction: x, answer: ''}\n", 3, "poll.options[0].answer", "must not be empty"},
+		{"ErrOptionAnswerTooLongForButton", "poll:\n  options:\n    - {reaction: x, answer: '" + strings.Repeat("a", 76) + "'}\n", 3, "poll.options[0].answer", "at most 75 characters"},
+		{"ErrAnonymousNotBool", "poll:\n  anonymous: maybe\n", 2, "poll.anonymous", ""},
 		{"ErrOptionAnswerMissing", "poll:\n  options:\n    - {reaction: x}\n", 3, "poll.options[0].answer", "is required"},
 		{"ErrOptionReactionDuplicate", "poll:\n  options:\n    - {reaction: x, answer: a}\n    - {reaction: x, answer: b}\n", 4, "poll.options[1].reaction", `"x" is already the reaction of poll.options[0]`},
 		{"ErrOptionAnswerDuplicate", "poll:\n  options:\n    - {reaction: x, answer: yes}\n    - {reaction: y, answer: YES}\n", 4, "poll.options[1].answer", "already the answer of poll.options[0]"},

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // validate checks the values decode set, with the lines it recorded, and fills in what follows
@@ -103,6 +104,9 @@ func (d *decoder) timezone(cfg *Config) {
 	cfg.Timezone = loc
 }
 
+// maxAnswerChars is Slack's limit on a button's label, which an answer is.
+const maxAnswerChars = 75
+
 func (d *decoder) options(opts []PollOption) {
 	const key = "poll.options"
 	switch n := len(opts); {
@@ -119,6 +123,10 @@ func (d *decoder) options(opts []PollOption) {
 		}
 		if d.required(okey, "answer") {
 			d.unique(d.lines[okey+".answer"], okey+".answer", o.Answer, answers, okey, "%q is already the answer of %s")
+			// The answer is its button's label on the poll message.
+			if n := utf8.RuneCountInString(o.Answer); n > maxAnswerChars {
+				d.errorf(d.lines[okey+".answer"], okey+".answer", "is %d characters; a button label holds at most %d characters", n, maxAnswerChars)
+			}
 		}
 	}
 }

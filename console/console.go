@@ -411,6 +411,8 @@ const consoleHelp = `console commands:
   react :emoji:        react to the current poll as the current user (:white_check_mark:, :thinking_face:, :x:)
   unreact :emoji:      take that reaction back
   reactions            the reactions on the current poll
+  click LABEL          press the button labelled LABEL on the current poll (click maybe), or on
+                       the bot's last reply to you (click Forget my click)
   clock                show the emulated time
   clock +1d | +3h      move the emulated clock forward (d, h, m)
   clock 2026-12-14T09:00  set it (in the configured time zone)
@@ -450,6 +452,12 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 			return false, fmt.Errorf("usage: %s :emoji: (like %[1]s :white_check_mark: or %[1]s x)", fields[0])
 		}
 		return false, s.react(ctx, strings.Trim(fields[1], ":"), fields[0] == "react")
+	case fields[0] == "click":
+		_, label, _ := strings.Cut(line, " ")
+		if label = strings.TrimSpace(label); label == "" {
+			return false, errors.New("usage: click LABEL (like click maybe)")
+		}
+		return false, s.click(ctx, label)
 	case fields[0] == "clock":
 		if len(fields) == 2 {
 			t, err := parseClock(fields[1], s.clock.Now(), s.cfg.Timezone)
@@ -582,6 +590,45 @@ func (s *session) react(ctx context.Context, name string, add bool) error {
 		_, err = s.emu.RemoveReaction(ctx, s.user.ID, s.channel, ts, name)
 	}
 	return err
+}
+
+// click presses the current user's button labelled label: on the current poll, else on the newest
+// ephemeral reply with buttons the bot showed them in the channel.
+func (s *session) click(ctx context.Context, label string) error {
+	ts := s.currentPoll(ctx)
+	if ts == "" {
+		return errNoPoll
+	}
+	where := []string{ts}
+	msgs := s.emu.Messages(s.channel)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Ephemeral && m.ToUser == s.user.ID && !m.Deleted {
+			if btns, _ := s.emu.Buttons(s.channel, m.TS); len(btns) > 0 {
+				where = append(where, m.TS)
+				break
+			}
+		}
+	}
+	var labels []string
+	for _, mts := range where {
+		btns, err := s.emu.Buttons(s.channel, mts)
+		if err != nil {
+			continue
+		}
+		for _, b := range btns {
+			if strings.EqualFold(b.Text, label) {
+				ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				defer cancel()
+				_, err := s.emu.Click(ctx, s.user.ID, s.channel, mts, b.ActionID)
+				return err
+			}
+			labels = append(labels, b.Text)
+		}
+	}
+	if len(labels) == 0 {
+		return errors.New("there are no buttons to press")
+	}
+	return fmt.Errorf("no button %q; the buttons are: %s", label, strings.Join(labels, ", "))
 }
 
 type message struct {

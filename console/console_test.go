@@ -236,3 +236,20 @@ func TestConsoleFollowsConfig(t *testing.T) {
 	}
 	d.quit()
 }
+
+// TestConsoleClick: click presses the current user's button by its label, on the poll and then on
+// the bot's ephemeral confirmation.
+func TestConsoleClick(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.wait("start", "You are @alice")
+	d.say("click maybe", "no poll in #internship yet")
+	d.say("/internship poll", "Posted the poll")
+	d.say("as bob")
+	d.say("click maybe", "You answered *maybe*", "*maybe* 1")
+	d.say("/internship me", "Your answer to the poll in #internship: *maybe*")
+	d.say("click Change to no", "You answered *no*")
+	d.say("click Forget my click", "you have no answer")
+	d.say("click perhaps", `no button "perhaps"`, "maybe")
+	d.say("click", "usage: click LABEL")
+	d.quit()
+}

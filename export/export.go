@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // Store is what CSV reads. *storage.DB implements it.
 type Store interface {
 	PollByMessage(ctx context.Context, channel, ts string) (internbot.Poll, error)
+	Polls(ctx context.Context) ([]internbot.Poll, error)
 	ExportAnswers(ctx context.Context, pollID int64) ([]internbot.Answer, error)
 }
 
@@ -44,6 +46,8 @@ var Header = []string{"poll_channel", "poll_ts", "user_id", "answer", "answered_
 
 // CSV writes one row per person with a current answer: polls in creation order, people by
 // user id, answered_at in RFC 3339 UTC. Cells a spreadsheet would run as a formula are escaped.
+// An anonymous poll gives counts only: its rows have no user_id and no answered_at (either could
+// name someone), and are sorted by answer, so the order gives nobody away either.
 func CSV(ctx context.Context, s Store, ref PollRef, w io.Writer) error {
 	var pollID int64
 	if ref != (PollRef{}) {
@@ -59,12 +63,19 @@ func CSV(ctx context.Context, s Store, ref PollRef, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	if err := anonymize(ctx, s, answers); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(Header); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	for _, a := range answers {
-		row := []string{a.Channel, a.TS, a.User, a.Answer, a.AnsweredAt.UTC().Format(time.RFC3339)}
+		at := ""
+		if !a.AnsweredAt.IsZero() {
+			at = a.AnsweredAt.UTC().Format(time.RFC3339)
+		}
+		row := []string{a.Channel, a.TS, a.User, a.Answer, at}
 		for i := range row {
 			row[i] = csvSafe(row[i])
 		}
@@ -86,4 +97,35 @@ func csvSafe(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// anonymize strips who and when from the answers of anonymous polls and sorts them by answer.
+// Answers come grouped by poll.
+func anonymize(ctx context.Context, s Store, answers []internbot.Answer) error {
+	if len(answers) == 0 {
+		return nil
+	}
+	polls, err := s.Polls(ctx)
+	if err != nil {
+		return err
+	}
+	anonymous := map[int64]bool{}
+	for _, p := range polls {
+		anonymous[p.ID] = p.Anonymous
+	}
+	for i := 0; i < len(answers); {
+		j := i
+		for j < len(answers) && answers[j].PollID == answers[i].PollID {
+			j++
+		}
+		if anonymous[answers[i].PollID] {
+			seg := answers[i:j]
+			for k := range seg {
+				seg[k].User, seg[k].AnsweredAt = "", time.Time{}
+			}
+			slices.SortStableFunc(seg, func(a, b internbot.Answer) int { return strings.Compare(a.Answer, b.Answer) })
+		}
+		i = j
+	}
+	return nil
 }

@@ -44,6 +44,7 @@ type Options struct {
 	Commands    int
 	Outstanding int
 	Users       int
+	CommandText string        // every slash command's text; "" is a mix of questions (loadQuestions)
 	Timeout     time.Duration // for each run
 	CPUProfile  string        // write a CPU profile of this process here
 	MemProfile  string        // write a heap profile of this process here at the end
@@ -235,6 +236,9 @@ func runLoad(ctx context.Context, o Options, t target, stdout io.Writer) (sum su
 	}
 	fmt.Fprintf(stdout, "internbot load: %s %s, %d reaction events + %d slash commands, %d outstanding, %d users\n",
 		t.name, desc, o.Events, o.Commands, o.Outstanding, o.Users)
+	if o.CommandText != "" && o.Commands > 0 {
+		fmt.Fprintf(stdout, "slash commands: %q\n", "/internship "+o.CommandText)
+	}
 
 	if err := emu.WaitConnected(ctx); err != nil {
 		return sum, fmt.Errorf("the %s did not connect: %w\n%s", t.name, err, tail(proc.log, 20))
@@ -434,7 +438,11 @@ func drive(ctx context.Context, emu *slackemu.Server, o Options, users []string,
 					k = 1
 					t0 := time.Now()
 					var ack slackemu.Ack
-					ack, err = emu.SlashCommand(ctx, users[i%len(users)], loadChannel, "/internship", loadQuestions[i%len(loadQuestions)])
+					text := o.CommandText
+					if text == "" {
+						text = loadQuestions[i%len(loadQuestions)]
+					}
+					ack, err = emu.SlashCommand(ctx, users[i%len(users)], loadChannel, "/internship", text)
 					d = time.Since(t0)
 					if err == nil && wantReply && len(ack.Payload) == 0 {
 						err = errors.New("slash command acked with no reply")

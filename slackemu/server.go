@@ -85,6 +85,9 @@ type Server struct {
 	ims       map[string]string // user id -> D... id
 	imSeq     int
 	responses map[string]*responseURL
+	triggers  map[string]*trigger
+	views     map[string]*View
+	files     map[string]*File
 	calls     map[string]int
 	failures  map[string]*Failure
 	// rateLimited enforces tiers (see EnforceRateLimits); recent are the calls counted per key, and
@@ -161,6 +164,9 @@ func New(opts Options) *Server {
 		channels:  map[string]*channel{},
 		ims:       map[string]string{},
 		responses: map[string]*responseURL{},
+		triggers:  map[string]*trigger{},
+		views:     map[string]*View{},
+		files:     map[string]*File{},
 		calls:     map[string]int{},
 		failures:  map[string]*Failure{},
 		tickets:   map[string]struct{}{},
@@ -203,6 +209,7 @@ func (s *Server) Start(addr string) error {
 	mux.HandleFunc("/link", s.handleLink)
 	mux.HandleFunc("/link/", s.handleLink)
 	mux.HandleFunc("/response/", s.handleResponseURL)
+	mux.HandleFunc("/upload/", s.handleUpload)
 	s.httpSrv = &http.Server{Handler: s.track(mux), ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(2)
 	s.sockMu.Unlock()

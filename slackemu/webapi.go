@@ -62,22 +62,25 @@ type apiResult map[string]any
 type apiHandler func(s *Server, c *call) (apiResult, string)
 
 var methods = map[string]apiHandler{
-	"apps.connections.open": (*Server).appsConnectionsOpen,
-	"auth.test":             (*Server).authTest,
-	"chat.postMessage":      (*Server).chatPostMessage,
-	"chat.postEphemeral":    (*Server).chatPostEphemeral,
-	"chat.update":           (*Server).chatUpdate,
-	"chat.delete":           (*Server).chatDelete,
-	"chat.getPermalink":     (*Server).chatGetPermalink,
-	"reactions.add":         (*Server).reactionsAdd,
-	"reactions.remove":      (*Server).reactionsRemove,
-	"reactions.get":         (*Server).reactionsGet,
-	"conversations.open":    (*Server).conversationsOpen,
-	"conversations.history": (*Server).conversationsHistory,
-	"conversations.info":    (*Server).conversationsInfo,
-	"conversations.members": (*Server).conversationsMembers,
-	"users.info":            (*Server).usersInfo,
-	"users.list":            (*Server).usersList,
+	"apps.connections.open":        (*Server).appsConnectionsOpen,
+	"auth.test":                    (*Server).authTest,
+	"chat.postMessage":             (*Server).chatPostMessage,
+	"chat.postEphemeral":           (*Server).chatPostEphemeral,
+	"chat.update":                  (*Server).chatUpdate,
+	"chat.delete":                  (*Server).chatDelete,
+	"chat.getPermalink":            (*Server).chatGetPermalink,
+	"reactions.add":                (*Server).reactionsAdd,
+	"reactions.remove":             (*Server).reactionsRemove,
+	"reactions.get":                (*Server).reactionsGet,
+	"conversations.open":           (*Server).conversationsOpen,
+	"conversations.history":        (*Server).conversationsHistory,
+	"conversations.info":           (*Server).conversationsInfo,
+	"conversations.members":        (*Server).conversationsMembers,
+	"users.info":                   (*Server).usersInfo,
+	"users.list":                   (*Server).usersList,
+	"views.open":                   (*Server).viewsOpen,
+	"files.getUploadURLExternal":   (*Server).filesGetUploadURLExternal,
+	"files.completeUploadExternal": (*Server).filesCompleteUploadExternal,
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -326,26 +329,43 @@ func (s *Server) messageJSONLocked(m *message, withReactions bool) messageJSON {
 	return j
 }
 
-// validBlocks applies Block Kit's limits that a bot can run into: at most 50 blocks, header text at
-// most 150 characters, section text at most 3000 and at most 10 fields of 2000, context at most 10
-// elements, block_id at most 255 (https://docs.slack.dev/reference/block-kit/blocks).
-func validBlocks(raw json.RawMessage) bool {
+// validBlocks applies Block Kit's limits that a bot can run into, for a message (at most 50 blocks).
+func validBlocks(raw json.RawMessage) bool { return validBlockList(raw, 50) }
+
+// validBlockList applies Block Kit's limits that a bot can run into: at most maxBlocks blocks (50 in
+// a message, 100 in a modal or Home tab), header text at most 150 characters, section text at most
+// 3000 and at most 10 fields of 2000, context at most 10 elements, block_id at most 255; an actions
+// block holds 1 to 25 elements, a button's text at most 75 characters, its accessibility_label at
+// most 75, its value at most 2000 and its action_id at most 255 and unique in its block
+// (https://docs.slack.dev/reference/block-kit/blocks, …/block-elements/button-element).
+func validBlockList(raw json.RawMessage, maxBlocks int) bool {
 	type text struct {
 		Text string `json:"text"`
 	}
-	var blocks []struct {
-		Type     string `json:"type"`
-		BlockID  string `json:"block_id"`
-		Text     *text  `json:"text"`
-		Fields   []text `json:"fields"`
-		Elements []text `json:"elements"`
+	type element struct {
+		Type               string `json:"type"`
+		Text               any    `json:"text"`
+		ActionID           string `json:"action_id"`
+		Value              string `json:"value"`
+		AccessibilityLabel string `json:"accessibility_label"`
 	}
-	if json.Unmarshal(raw, &blocks) != nil || len(blocks) > 50 {
+	var blocks []struct {
+		Type     string          `json:"type"`
+		BlockID  string          `json:"block_id"`
+		Text     *text           `json:"text"`
+		Fields   []text          `json:"fields"`
+		Elements json.RawMessage `json:"elements"`
+	}
+	if json.Unmarshal(raw, &blocks) != nil || len(blocks) > maxBlocks {
 		return false
 	}
 	chars := utf8.RuneCountInString
 	for _, b := range blocks {
 		if b.Type == "" || chars(b.BlockID) > 255 {
+			return false
+		}
+		var elements []json.RawMessage
+		if len(b.Elements) > 0 && json.Unmarshal(b.Elements, &elements) != nil {
 			return false
 		}
 		switch b.Type {
@@ -366,8 +386,28 @@ func validBlocks(raw json.RawMessage) bool {
 				}
 			}
 		case "context":
-			if len(b.Elements) == 0 || len(b.Elements) > 10 {
+			if len(elements) == 0 || len(elements) > 10 {
 				return false
+			}
+		case "actions":
+			if len(elements) == 0 || len(elements) > 25 {
+				return false
+			}
+			ids := map[string]bool{}
+			for _, raw := range elements {
+				var e element
+				if json.Unmarshal(raw, &e) != nil || e.Type == "" || chars(e.ActionID) > 255 || (e.ActionID != "" && ids[e.ActionID]) {
+					return false
+				}
+				ids[e.ActionID] = true
+				if e.Type != "button" {
+					continue
+				}
+				var t text
+				if tb, err := json.Marshal(e.Text); err != nil || json.Unmarshal(tb, &t) != nil ||
+					t.Text == "" || chars(t.Text) > 75 || chars(e.AccessibilityLabel) > 75 || chars(e.Value) > 2000 {
+					return false
+				}
 			}
 		}
 	}

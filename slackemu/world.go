@@ -37,6 +37,8 @@ type Message struct {
 	// or "ack" (a slash command ack payload, which Slack posts as a reply).
 	Via          string
 	ResponseType string
+	// Files are the ids of the files the message shares (files.completeUploadExternal).
+	Files []string
 }
 
 type channel struct {

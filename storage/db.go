@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,30 @@ type DB struct {
 	// queue in Go (honouring ctx) instead of in SQLite's busy handler, which
 	// polls with sleeps. Other processes still meet _busy_timeout.
 	writeSem chan struct{}
+
+	// stmts are the write path's statements, prepared once and kept: database/sql prepares each on
+	// a connection the first time a transaction there uses it, and reuses it after that, where
+	// preparing in each transaction costs a parse of the SQL every time.
+	stmtsMu sync.Mutex
+	stmts   map[string]*sql.Stmt
+}
+
+// prepared is query prepared on the pool, once for the DB's life; Close closes it.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	db.stmtsMu.Lock()
+	defer db.stmtsMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s, nil
+	}
+	s, err := db.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if db.stmts == nil {
+		db.stmts = make(map[string]*sql.Stmt)
+	}
+	db.stmts[query] = s
+	return s, nil
 }
 
 // Open opens (creating if needed) the SQLite database at path, checks it
@@ -122,6 +147,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	dsn, err := dataSourceName(path)
 	if err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
+	}
+	// A WAL left by a process that did not close (a crash, a kill, or another process such as
+	// Litestream keeping the file open) may hold frames from before a ForgetUser whose scrub was still
+	// pending: truncate it as that process would have.
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		db.scrub.Store(true)
 	}
 	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
@@ -489,6 +520,12 @@ func (db *DB) Close() error {
 	db.stopCheckpoints()
 	<-db.checkpointsDone
 	db.ckpt.Close()
+	db.stmtsMu.Lock()
+	for _, s := range db.stmts {
+		s.Close()
+	}
+	db.stmts = nil
+	db.stmtsMu.Unlock()
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close db: %w", err)
 	}
@@ -595,13 +632,17 @@ type tx struct {
 }
 
 // beginTx starts a write transaction (BEGIN IMMEDIATE through the DSN).
-func (db *DB) beginTx(ctx context.Context) (*tx, error) {
+func (db *DB) beginTx(ctx context.Context) (*tx, error) { return db.beginTxUntil(ctx, ctx) }
+
+// beginTxUntil is beginTx with two contexts: wait bounds the wait for the write slot, and txCtx is
+// the transaction's (when it ends, database/sql rolls the transaction back).
+func (db *DB) beginTxUntil(wait, txCtx context.Context) (*tx, error) {
 	select {
 	case db.writeSem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-wait.Done():
+		return nil, wait.Err()
 	}
-	sqlTx, err := db.db.BeginTx(ctx, nil)
+	sqlTx, err := db.db.BeginTx(txCtx, nil)
 	if err != nil {
 		<-db.writeSem
 		return nil, err

@@ -68,9 +68,9 @@ func createPoll(ctx context.Context, tx *tx, p *internbot.Poll) error {
 		closed = formatTime(p.ClosedAt)
 	}
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO polls (channel, ts, question, created_by, created_at, closed_at)
-		VALUES (?, ?, ?, ?, ?, ?)`,
-		p.Channel, p.TS, p.Question, p.CreatedBy, formatTime(p.CreatedAt), closed)
+		INSERT INTO polls (channel, ts, question, created_by, created_at, closed_at, anonymous, hide_results)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Channel, p.TS, p.Question, p.CreatedBy, formatTime(p.CreatedAt), closed, p.Anonymous, p.HideResults)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("poll for message %s/%s: %w", p.Channel, p.TS, internbot.ErrDuplicate)
 	} else if err != nil {
@@ -180,7 +180,7 @@ func findPoll(ctx context.Context, q querier, where string, args ...any) (intern
 // with their options, in creation order.
 func findPolls(ctx context.Context, q querier, where string, args ...any) ([]internbot.Poll, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT id, channel, ts, question, created_by, created_at, closed_at
+		SELECT id, channel, ts, question, created_by, created_at, closed_at, anonymous, hide_results
 		FROM polls WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func findPolls(ctx context.Context, q querier, where string, args ...any) ([]int
 			createdAt string
 			closedAt  sql.NullString
 		)
-		if err := rows.Scan(&p.ID, &p.Channel, &p.TS, &p.Question, &p.CreatedBy, &createdAt, &closedAt); err != nil {
+		if err := rows.Scan(&p.ID, &p.Channel, &p.TS, &p.Question, &p.CreatedBy, &createdAt, &closedAt, &p.Anonymous, &p.HideResults); err != nil {
 			return nil, err
 		}
 		if p.CreatedAt, err = parseTime(createdAt); err != nil {

@@ -22,11 +22,12 @@ type pollState struct {
 
 // loadPollState reads a poll's state and options with one query (a prepare
 // is a good part of a small transaction's cost).
-func loadPollState(ctx context.Context, q querier, id int64) (*pollState, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
-		FROM polls p JOIN poll_options o ON o.poll_id = p.id
-		WHERE p.id = ? ORDER BY o.position`, id)
+func loadPollState(ctx context.Context, a *applier, id int64) (*pollState, error) {
+	s, err := a.stmt(ctx, pollStateQuery)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +64,18 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	if len(events) == 0 {
 		return nil, nil
 	}
-	tx, err := db.beginTx(ctx)
+	// ctx bounds the wait for this process's write slot; the transaction itself runs with a context
+	// that cannot end. With one that can, database/sql and the driver start a goroutine per statement
+	// and per result set to watch it, a good part of a statement's cost here. What ctx can no longer
+	// interrupt is bounded anyway: BEGIN IMMEDIATE waits at most _busy_timeout (5 s) for another
+	// process's write lock, and inside the transaction no statement waits for a lock at all; the
+	// batch's statements take microseconds each.
+	tx, err := db.beginTxUntil(ctx, context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("apply reactions: %w", err)
 	}
 	defer tx.Rollback()
+	ctx = context.WithoutCancel(ctx)
 
 	a := newApplier(tx)
 	defer a.close()
@@ -83,8 +91,9 @@ func (db *DB) ApplyReactions(ctx context.Context, events []internbot.ReactionEve
 	return results, nil
 }
 
-// applier holds the statements of a transaction, each prepared on first
-// use and reused for every later event of the batch.
+// applier holds the statements of a transaction, each taken on first use
+// from the DB's prepared statements (see DB.prepared) and reused for every
+// later event of the batch.
 type applier struct {
 	tx    *tx
 	polls map[int64]*pollState
@@ -99,10 +108,11 @@ func (a *applier) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if s, ok := a.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := a.tx.PrepareContext(ctx, query)
+	ps, err := a.tx.db.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s := a.tx.StmtContext(ctx, ps)
 	a.stmts[query] = s
 	return s, nil
 }
@@ -122,6 +132,10 @@ func (a *applier) close() {
 }
 
 const (
+	pollStateQuery = `
+		SELECT p.closed_at IS NOT NULL, o.reaction, o.answer
+		FROM polls p JOIN poll_options o ON o.poll_id = p.id
+		WHERE p.id = ? ORDER BY o.position`
 	insertEventQuery = `
 		INSERT INTO reaction_events
 			(event_id, poll_id, user_id, reaction, added, event_ts, event_us, received_at, source, ignored)
@@ -140,9 +154,14 @@ const (
 	// presentFactsQuery lists a user's present option reactions (at most
 	// one per option); deriveAnswer picks the top one in Go, which spares
 	// SQLite a sorter per event.
-	presentFactsQuery = `
+	// expressionsQuery lists what a person's answer is derived from: their present option reactions
+	// and their standing click (see click.go), each with its time on Slack's clock.
+	expressionsQuery = `
 		SELECT position, event_us FROM reaction_facts
-		WHERE poll_id = ? AND user_id = ? AND present = 1`
+		WHERE poll_id = ?1 AND user_id = ?2 AND present = 1
+		UNION ALL
+		SELECT position, action_us FROM poll_clicks
+		WHERE poll_id = ?1 AND user_id = ?2`
 	// upsertAnswerQuery touches the row (and answered_at) only when the
 	// answer really changes, so RowsAffected says whether it did.
 	upsertAnswerQuery = `
@@ -156,7 +175,7 @@ func (a *applier) poll(ctx context.Context, id int64) (*pollState, error) {
 	if ps, ok := a.polls[id]; ok {
 		return ps, nil
 	}
-	ps, err := loadPollState(ctx, a.tx, id)
+	ps, err := loadPollState(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
@@ -228,10 +247,10 @@ func (a *applier) currentAnswer(ctx context.Context, pollID int64, user string) 
 	return answer, err
 }
 
-// topFact picks the answer's fact: the present option reaction with the
-// greatest event time; ties go to the option listed first.
+// topFact picks the answer's fact: the present option reaction or standing
+// click with the greatest event time; ties go to the option listed first.
 func (a *applier) topFact(ctx context.Context, pollID int64, user string) (position int, found bool, err error) {
-	s, err := a.stmt(ctx, presentFactsQuery)
+	s, err := a.stmt(ctx, expressionsQuery)
 	if err != nil {
 		return 0, false, err
 	}
@@ -251,7 +270,10 @@ func (a *applier) topFact(ctx context.Context, pollID int64, user string) (posit
 			position, bestUS, found = pos, us, true
 		}
 	}
-	return position, found, rows.Err()
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	return position, found, nil
 }
 
 // deriveAnswer recomputes a user's answer from the facts and stores it;
@@ -569,7 +591,7 @@ func (db *DB) ForgetUser(ctx context.Context, user string) error {
 }
 
 func forgetUser(ctx context.Context, tx *tx, user string) error {
-	for _, table := range []string{"reaction_facts", "reaction_events", "answers", "prefs", "dms", "dm_channels"} {
+	for _, table := range []string{"reaction_facts", "reaction_events", "poll_clicks", "click_events", "answers", "prefs", "dms", "dm_channels"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, user); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}

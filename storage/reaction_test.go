@@ -526,3 +526,27 @@ func TestClampFutureFacts(t *testing.T) {
 		t.Errorf("second clamp = %d, %v; want nothing to move", n, err)
 	}
 }
+
+// TestApplyReactionsAllocs bounds the work one group commit of one event does in Go: its statements
+// are prepared once for the DB's life (not parsed again in every transaction) and run with no goroutine
+// watching the context. Allocations stand in for that work because they are counted exactly.
+func TestApplyReactionsAllocs(t *testing.T) {
+	db, _ := MustOpenDB(t)
+	ctx, cancel := context.WithCancel(context.Background()) // a context that can end, as the bot's does
+	defer cancel()
+	p := mustCreatePoll(t, db)
+	n := 0
+	apply := func() {
+		n++
+		ev := internbot.ReactionEvent{EventID: fmt.Sprintf("Ev%09d", n), PollID: p.ID, User: fmt.Sprintf("U%05d", n%100),
+			Reaction: testOptions[n%2].Reaction, Added: n%4 < 2, EventTS: fmt.Sprintf("1710000000.%06d", n)}
+		if _, err := db.ApplyReactions(ctx, []internbot.ReactionEvent{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply() // the statements' first use prepares them
+	const most = 150
+	if got := testing.AllocsPerRun(200, apply); got > most {
+		t.Errorf("one event's group commit allocates %.0f times, want at most %d", got, most)
+	}
+}

@@ -31,6 +31,8 @@ func TestLoad(t *testing.T) {
 	}{
 		{"Child", []string{"-bin", bin}},
 		{"InProcess", []string{"-inprocess"}},
+		// Only /internship details, the command the posting answers in full.
+		{"DetailsOnly", []string{"-bin", bin, "-command-text", "details"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -42,6 +44,9 @@ func TestLoad(t *testing.T) {
 			}
 			out := stdout.String()
 			t.Logf("\n%s", out)
+			if tc.name == "DetailsOnly" && !strings.Contains(out, `slash commands: "/internship details"`) {
+				t.Errorf("output does not say the commands were all /internship details")
+			}
 			for _, want := range []*regexp.Regexp{
 				regexp.MustCompile(`acked 440 of 440 envelopes in [0-9.]+s: \d+ acked envelopes/s`),
 				regexp.MustCompile(`events_api +acked +400 +ack p50 .* errors 0`),

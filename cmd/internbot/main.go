@@ -633,6 +633,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process to `file`")
 	fs.StringVar(&o.MemProfile, "memprofile", "", "write a heap profile of this process to `file` at the end")
 	fs.BoolVar(&o.Compare, "compare", false, "also run the same load against an ack-only peer (\"BIN ack-peer\", or in-process with -inprocess) and print the bot's rate as a ratio of the peer's")
+	fs.StringVar(&o.CommandText, "command-text", "", "send every slash command as \"/internship `TEXT`\" (default: a mix of questions)")
 	fs.IntVar(&o.Rounds, "rounds", 1, "with -compare, alternate peer and bot runs this many times and print the median ratio")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return err

@@ -34,7 +34,10 @@ func TestManifest(t *testing.T) {
 			Events struct {
 				BotEvents []string `yaml:"bot_events"`
 			} `yaml:"event_subscriptions"`
-			SocketMode bool `yaml:"socket_mode_enabled"`
+			SocketMode    bool `yaml:"socket_mode_enabled"`
+			Interactivity struct {
+				Enabled bool `yaml:"is_enabled"`
+			} `yaml:"interactivity"`
 		} `yaml:"settings"`
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -44,10 +47,13 @@ func TestManifest(t *testing.T) {
 	if !m.Settings.SocketMode {
 		t.Error("socket_mode_enabled is not true")
 	}
+	if !m.Settings.Interactivity.Enabled {
+		t.Error("interactivity is not enabled: the poll's buttons would not reach the bot")
+	}
 	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/internship" {
 		t.Errorf("slash commands = %+v", m.Features.SlashCommands)
 	}
-	for _, scope := range []string{"commands", "chat:write", "reactions:read", "reactions:write", "im:write", "users:read", "channels:read", "groups:read", "channels:history", "groups:history", "im:history"} {
+	for _, scope := range []string{"commands", "chat:write", "reactions:read", "reactions:write", "im:write", "users:read", "channels:read", "groups:read", "channels:history", "groups:history", "im:history", "files:write"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
 			t.Errorf("bot scope %s missing", scope)
 		}

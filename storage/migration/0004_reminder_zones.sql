@@ -1,4 +1,4 @@
--- 0003_reminder_zones.sql: per-recipient reminder DMs, nudges and the poll's own closing.
+-- 0004_reminder_zones.sql: per-recipient reminder DMs, nudges and the poll's own closing.
 
 -- Leases on work that is not one (deadline, day) channel reminder: the DM fan-out, a poll's closing.
 -- A holder renews by claiming again; the lease of a process that died runs out (µs since epoch).

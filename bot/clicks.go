@@ -1,0 +1,160 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/internbot/internbot"
+)
+
+// ClickStore is what the poll's buttons use: a click is an answer beside the reactions (the rule is
+// storage's: the newest standing expression wins).
+type ClickStore interface {
+	ApplyClick(ctx context.Context, c internbot.Click) (internbot.ClickResult, error)
+	ForgetClick(ctx context.Context, pollID int64, user string) (string, error)
+}
+
+// clickPoll is the poll a button belongs to: the message it is on (the poll's own buttons), else the
+// poll id its value carries (the buttons of the ephemeral that confirms an answer).
+func (b *run) clickPoll(in *interaction) (internbot.Poll, bool) {
+	if p, ok := b.polls.get(in.cb.Container.ChannelID, in.cb.Container.MessageTs); ok {
+		return p, true
+	}
+	if id, err := strconv.ParseInt(in.action.Value, 10, 64); err == nil {
+		return b.polls.byID(id)
+	}
+	return internbot.Poll{}, false
+}
+
+// onPollAnswer stores a click on an option button, then acks: an acked click is on disk. The person
+// gets an ephemeral saying what their answer is now, with buttons to change or forget it. The reply
+// goes on the interaction's response_url: it needs no scope, works wherever the button was (even
+// where chat.postEphemeral would refuse a person not in the channel), and on the confirming
+// ephemeral's own buttons it replaces that ephemeral instead of stacking another.
+func (b *run) onPollAnswer(ctx context.Context, in *interaction) error {
+	pos, err := strconv.Atoi(in.arg)
+	p, ok := b.clickPoll(in)
+	switch {
+	case !ok:
+		in.ack(nil)
+		b.respondTo(ctx, in, textReply("That poll is gone: there is nothing to answer."))
+		return nil
+	case err != nil || pos < 0 || pos >= len(p.Options):
+		in.ack(nil)
+		b.log.Warn("poll button with a bad option", "action_id", truncate(in.action.ActionID, 40))
+		return nil
+	case p.Closed():
+		in.ack(nil)
+		b.respondTo(ctx, in, b.closedClickReply(ctx, p))
+		return nil
+	}
+	actionTS := in.action.ActionTs
+	if actionTS == "" {
+		actionTS = in.cb.ActionTs
+	}
+	if b.aheadOfSlack(actionTS) {
+		// Stored as is it would outrank every later expression of this person: it counts as now.
+		actionTS = internbot.FormatSlackTS(b.slackClock.now(b.now()).UnixMicro())
+	}
+	res, err := b.store.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: in.cb.User.ID, Option: pos,
+		MessageTS: in.cb.Container.MessageTs, ActionTS: actionTS})
+	switch {
+	case errors.Is(err, internbot.ErrPollClosed):
+		in.ack(nil)
+		b.respondTo(ctx, in, b.closedClickReply(ctx, p))
+		return nil
+	case err != nil:
+		return fmt.Errorf("store click: %w", err)
+	}
+	in.ack(nil)
+	if !res.Duplicate {
+		b.updates.mark(p.ID)
+	}
+	b.respondTo(ctx, in, answeredReply(p, res.Answer, p.Options[pos].Answer))
+	return nil
+}
+
+// onPollForget withdraws the person's click; their reactions stand.
+func (b *run) onPollForget(ctx context.Context, in *interaction) error {
+	p, ok := b.clickPoll(in)
+	if !ok {
+		in.ack(nil)
+		b.respondTo(ctx, in, textReply("That poll is gone: there is nothing to forget."))
+		return nil
+	}
+	answer, err := b.store.ForgetClick(ctx, p.ID, in.cb.User.ID)
+	switch {
+	case errors.Is(err, internbot.ErrPollClosed):
+		in.ack(nil)
+		b.respondTo(ctx, in, b.closedClickReply(ctx, p))
+		return nil
+	case err != nil:
+		return fmt.Errorf("forget click: %w", err)
+	}
+	in.ack(nil)
+	b.updates.mark(p.ID)
+	if answer == "" {
+		b.respondTo(ctx, in, textReply("Done: you have no answer on the poll in <#%s> now.", p.Channel))
+		return nil
+	}
+	return b.respondTo(ctx, in, textReply("Done: I forgot your click. Your answer is still *%s*, from your reaction on the poll in <#%s>; remove the reaction to withdraw it.",
+		escape(answer), p.Channel))
+}
+
+// answeredReply is "You answered *maybe*" with buttons to change or forget it. got is the answer
+// the store derived, clicked the one the person clicked: they differ when a newer reaction of theirs
+// outranks a click that arrived late.
+func answeredReply(p internbot.Poll, got, clicked string) *reply {
+	text := fmt.Sprintf("You answered *%s* on the poll in <#%s>.", escape(got), p.Channel)
+	if got != clicked {
+		text = fmt.Sprintf("Your answer stays *%s*: your reaction on the poll in <#%s> is newer than that click.", escape(got), p.Channel)
+	}
+	buttons := answerButtons(p, got, func(a string) string { return "Change to " + a })
+	forget := slack.NewButtonBlockElement(actionPollForget, strconv.FormatInt(p.ID, 10),
+		slack.NewTextBlockObject(slack.PlainTextType, "Forget my click", false, false))
+	forget.AccessibilityLabel = "Forget the answer you gave with a button"
+	buttons = append(buttons, forget)
+	var how []string
+	for _, o := range p.Options {
+		if o.Answer != got {
+			how = append(how, "change to *"+escape(o.Answer)+"*")
+		}
+	}
+	fallback := text + " · " + strings.Join(how, " · ") + " · forget"
+	return &reply{ResponseType: slack.ResponseTypeEphemeral, Text: fallback,
+		Blocks: []slack.Block{mrkdwnSection(text), slack.NewActionBlock("poll_answered", buttons...)}}
+}
+
+// closedClickReply answers a click on a closed poll: nothing is stored.
+func (b *run) closedClickReply(ctx context.Context, p internbot.Poll) *reply {
+	counts, err := b.store.Counts(ctx, p.ID)
+	if err != nil {
+		return textReply("This poll is closed, so your click was not recorded.")
+	}
+	return textReply("This poll is closed, so your click was not recorded. Final counts: %s", countsLine(p.Options, counts))
+}
+
+// respondTo answers an interaction on its response_url, ephemerally; a click on the bot's own
+// ephemeral replaces that ephemeral.
+func (b *run) respondTo(ctx context.Context, in *interaction, r *reply) error {
+	if in.cb.ResponseURL == "" {
+		return nil
+	}
+	msg := &slack.WebhookMessage{Text: r.Text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: in.cb.Container.IsEphemeral}
+	if len(r.Blocks) > 0 {
+		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
+	}
+	err := b.call(ctx, "response_url", false, func(ctx context.Context) error {
+		return slack.PostWebhookContext(ctx, in.cb.ResponseURL, msg)
+	})
+	if err != nil {
+		b.metrics.handlerError("response_url")
+		b.log.Warn("could not answer on the response_url", "err", err)
+	}
+	return nil
+}
