@@ -82,6 +82,7 @@ type Bot struct {
 
 	polls    *pollCache
 	admins   *adminCache
+	pacer    pacer
 	commands []command
 	// interactions is the interaction table (see interactive.go).
 	interactions []interactionHandler

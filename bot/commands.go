@@ -46,6 +46,7 @@ func commandTable() []command {
 		{name: "poll", summary: "post the “applying?” poll in this channel", admin: true, run: (*run).cmdPoll},
 		{name: "close", summary: "close this channel's poll and show its final counts", admin: true, run: (*run).cmdClose},
 		{name: "export", summary: "the poll's answers as a CSV, in your DM with me", admin: true, run: (*run).cmdExport},
+		{name: "nudge", summary: "DM the people in the poll's channel who have not answered (once a day)", admin: true, run: (*run).cmdNudge},
 		{name: "deadline", usage: "add YYYY-MM-DD NAME… | remove NAME…", summary: "add or remove a deadline", admin: true, run: (*run).cmdDeadline},
 	}
 }

@@ -107,16 +107,40 @@ func (b *run) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 			return nil, err
 		}
 		b.homes.changedFor(r.user)
-		return textReply("OK: no more reminder DMs for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
+		return textReply("OK: no more reminder DMs or nudges for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
 	case "on":
 		if err := b.store.SetRemindersOff(ctx, r.user, false); err != nil {
 			return nil, err
 		}
 		b.homes.changedFor(r.user)
-		return textReply("OK: you'll get reminder DMs before deadlines while your answer is yes or maybe."), nil
+		return textReply("OK: you'll get reminder DMs before deadlines while your answer is %s.", strings.Join(b.cfg.Reminders.DMAnswers, " or ")), nil
 	default:
 		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
 	}
+}
+
+// cmdNudge DMs the members of the poll's channel who have not answered, now: once a day at most.
+func (b *Bot) cmdNudge(ctx context.Context, r *request) (*reply, error) {
+	nr, err := b.reminders.Nudge(ctx, r.user)
+	switch {
+	case nr.Deadline == "" && err == nil:
+		return textReply("There is no upcoming deadline to nudge people about. `%s deadline add` adds one.", r.command), nil
+	case nr.NoPoll:
+		return textReply("There is no open poll to nudge people about."), nil
+	case nr.Already:
+		return textReply("A nudge already went out today; the next can go tomorrow."), nil
+	case err != nil && nr.Sent == 0:
+		return nil, err
+	}
+	people := "people"
+	if nr.Sent == 1 {
+		people = "person"
+	}
+	text := fmt.Sprintf("Nudged %d %s who had not answered the poll, about *%s*.", nr.Sent, people, escape(nr.Deadline))
+	if nr.Failed > 0 {
+		text += fmt.Sprintf(" %d could not be reached (see the logs).", nr.Failed)
+	}
+	return textReply("%s", text), nil
 }
 
 func joinInts(ns []int) string {

@@ -148,13 +148,45 @@ func (s *fakeStore) MarkReminderFailed(context.Context, string, string, string) 
 	notFuzzed("MarkReminderFailed")
 	return nil
 }
-func (s *fakeStore) PlanDMs(context.Context, string, string, []string) (bool, error) {
-	notFuzzed("PlanDMs")
+func (s *fakeStore) AddDM(context.Context, string, string, string) (internbot.DM, error) {
+	notFuzzed("AddDM")
+	return internbot.DM{}, nil
+}
+func (s *fakeStore) DMChannel(context.Context, string) (string, error) {
+	notFuzzed("DMChannel")
+	return "", nil
+}
+func (s *fakeStore) SetDMChannel(context.Context, string, string) error {
+	notFuzzed("SetDMChannel")
+	return nil
+}
+func (s *fakeStore) ClaimNudgeDay(context.Context, string, string) (bool, error) {
+	notFuzzed("ClaimNudgeDay")
 	return false, nil
 }
-func (s *fakeStore) DMs(context.Context, string, string) ([]internbot.DM, error) {
-	notFuzzed("DMs")
+func (s *fakeStore) ClaimLease(context.Context, string, string, time.Duration) (bool, error) {
+	notFuzzed("ClaimLease")
+	return false, nil
+}
+func (s *fakeStore) ReleaseLease(context.Context, string, string) error {
+	notFuzzed("ReleaseLease")
+	return nil
+}
+func (s *fakeStore) PollByID(context.Context, int64) (internbot.Poll, error) {
+	notFuzzed("PollByID")
+	return internbot.Poll{}, nil
+}
+func (s *fakeStore) AddClosing(context.Context, int64, string) (internbot.Closing, error) {
+	notFuzzed("AddClosing")
+	return internbot.Closing{}, nil
+}
+func (s *fakeStore) PendingClosings(context.Context) ([]internbot.Closing, error) {
+	notFuzzed("PendingClosings")
 	return nil, nil
+}
+func (s *fakeStore) MarkClosingPosted(context.Context, int64, string) error {
+	notFuzzed("MarkClosingPosted")
+	return nil
 }
 func (s *fakeStore) MarkDMSending(context.Context, string, string, string) error {
 	notFuzzed("MarkDMSending")

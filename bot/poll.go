@@ -190,15 +190,28 @@ func (b *run) cmdClose(ctx context.Context, r *request) (*reply, error) {
 	if !p.ClosedAt.IsZero() {
 		return textReply("This channel's poll is already closed."), nil
 	}
-	p, err = b.store.ClosePoll(ctx, p.ID)
+	p, err = b.closePoll(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	b.polls.put(p)
-	b.updates.mark(p.ID)
 	counts, err := b.store.Counts(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
 	return textReply("Closed the poll. Final counts: %s", countsLine(p.Options, counts)), nil
+}
+
+// closePoll closes a poll (closing a closed one is not an error) and has the updater of the newest
+// connection bring its message to the final counts; without one, the next connection's reconcile
+// does. /internship close and poll.close_at both close polls this way.
+func (b *Bot) closePoll(ctx context.Context, id int64) (internbot.Poll, error) {
+	p, err := b.store.ClosePoll(ctx, id)
+	if err != nil && !errors.Is(err, internbot.ErrPollClosed) {
+		return internbot.Poll{}, err
+	}
+	b.polls.put(p)
+	if r := b.last.Load(); r != nil {
+		r.updates.mark(p.ID)
+	}
+	return p, nil
 }

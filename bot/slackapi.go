@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -29,6 +30,11 @@ const (
 // post twice) and, only for calls that are safe to repeat (idempotent), retries transient network and
 // 5xx errors with backoff. A call that fails for good returns an error naming the method.
 func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(context.Context) error) error {
+	if ctx.Value(bulkKey{}) != nil {
+		if err := b.pacer.wait(ctx, method, b.now, b.sleep); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+	}
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
@@ -129,4 +135,50 @@ func slackReason(err error) string {
 		return code
 	}
 	return err.Error()
+}
+
+// paceOf is the least time between two calls of the methods the bot makes in bulk (reminder DMs,
+// nudges), from Slack's rate-limit tiers: Tier 2 about 20 calls a minute, Tier 3 about 50, Tier 4
+// about 100. Spacing them keeps a fan-out under the limit instead of meeting 429s; chat.postMessage
+// is limited per channel, and each DM is its own channel, so it is not spaced.
+var paceOf = map[string]time.Duration{
+	"users.list":            3 * time.Second,
+	"conversations.open":    1200 * time.Millisecond,
+	"users.info":            600 * time.Millisecond,
+	"conversations.members": 600 * time.Millisecond,
+}
+
+type bulkKey struct{}
+
+// bulk marks ctx as a fan-out's (reminder DMs, nudges): its calls are spaced by paceOf. A person's
+// slash command is not, since spacing would eat its 3 s; it meets a 429 rarely and waits it out.
+func bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
+
+// pacer spaces calls per method (see paceOf).
+type pacer struct {
+	mu   sync.Mutex
+	next map[string]time.Time
+}
+
+// wait waits until method may be called again, and books the next slot.
+func (p *pacer) wait(ctx context.Context, method string, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	gap, ok := paceOf[method]
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	if p.next == nil {
+		p.next = map[string]time.Time{}
+	}
+	t := now()
+	at := p.next[method]
+	if at.Before(t) {
+		at = t
+	}
+	p.next[method] = at.Add(gap)
+	p.mu.Unlock()
+	if d := at.Sub(t); d > 0 {
+		return sleep(ctx, d)
+	}
+	return nil
 }

@@ -424,7 +424,10 @@ const consoleHelp = `console commands:
   clock                show the emulated time
   clock +1d | +3h      move the emulated clock forward (d, h, m)
   clock 2026-12-14T09:00  set it (in the configured time zone)
-  remind               run the reminder job now, at the emulated time
+  remind               run the reminder job now, at the emulated time (each person's DMs wait for
+                       the schedule's time in their own zone)
+  tz                   each person's time zone and local time
+  tz NAME ZONE         set a person's Slack time zone (tz bob Asia/Tokyo)
   home                 open your App Home (your answers, deadlines, reminders; admins: poll controls)
   shortcut             run the global shortcut "Post the internship poll" (admins)
                        a form (modal) that opens is filled in at the prompt, field by field;
@@ -486,12 +489,15 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		s.printf("  the time is %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 2006 15:04 MST"))
 	case fields[0] == "remind":
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.bot.Reminders().Run(rctx)
+		rep, err := s.bot.Reminders().RunReport(rctx)
 		cancel()
 		if err != nil {
 			return false, err
 		}
-		s.printf("  reminder job ran at %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 15:04 MST"))
+		s.printf("  reminder job ran at %s: %d deadline(s) due here, %d posted, %d DM(s) sent (%d nudges)\n",
+			s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 15:04 MST"), len(rep.Due), len(rep.Posted), rep.DMsSent, rep.Nudged)
+	case fields[0] == "tz":
+		return false, s.tz(fields[1:])
 	case fields[0] == "reactions":
 		ts := s.currentPoll(ctx)
 		if ts == "" {
@@ -518,6 +524,46 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		return false, fmt.Errorf("unknown command %q; try: help", fields[0])
 	}
 	return false, nil
+}
+
+// tz lists the people's time zones, or sets one person's (as their Slack profile would).
+func (s *session) tz(args []string) error {
+	switch len(args) {
+	case 0:
+		now := s.clock.Now()
+		for _, p := range s.people {
+			zone := p.TZ
+			if zone == "" {
+				zone = "UTC"
+			}
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				loc = time.UTC
+			}
+			s.printf("  @%s  %s  %s\n", p.Name, zone, now.In(loc).Format("Mon Jan 2 15:04 MST"))
+		}
+		return nil
+	case 2:
+		name := strings.TrimPrefix(args[0], "@")
+		if _, err := time.LoadLocation(args[1]); err != nil || args[1] == "" || args[1] == "Local" {
+			return fmt.Errorf("unknown time zone %q; use an IANA name like Asia/Tokyo", args[1])
+		}
+		for i, p := range s.people {
+			if p.Name == name {
+				p.TZ = args[1]
+				s.people[i] = p
+				s.emu.AddUser(p)
+				if s.user.ID == p.ID {
+					s.user = p
+				}
+				s.printf("  @%s is now in %s\n", p.Name, p.TZ)
+				return nil
+			}
+		}
+		return fmt.Errorf("no one is called %q; try: who", name)
+	default:
+		return errors.New("usage: tz, or tz NAME ZONE (like tz bob Asia/Tokyo)")
+	}
 }
 
 func (s *session) slash(ctx context.Context, cmd, text string) error {
@@ -687,6 +733,9 @@ var mention = regexp.MustCompile(`<([@#])([A-Z0-9]+)(\|[^>]*)?>`)
 var link = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
 
 // names turns <@U0ALICE> into @alice, <#C0INTERN> into #internship and <URL|text> into text (URL).
+// dateToken is Slack's <!date^UNIX^FORMAT|fallback>; the console shows the fallback.
+var dateToken = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
+
 func (s *session) names(text string) string {
 	text = mention.ReplaceAllStringFunc(text, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
@@ -706,6 +755,7 @@ func (s *session) names(text string) string {
 		}
 		return "@" + sub[2]
 	})
+	text = dateToken.ReplaceAllString(text, "$1")
 	text = link.ReplaceAllString(text, "$2 ($1)")
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }

@@ -65,6 +65,9 @@ type fakeSlack struct {
 	post func(ctx context.Context, channel string, msg remind.Message) (deliver bool, err error)
 	// openDM, if set, may refuse to open a DM.
 	openDM func(user string) error
+	// users is the workspace directory Users returns; closePoll closes a poll.
+	users     map[string]remind.User
+	closePoll func(id int64) (internbot.Poll, error)
 }
 
 func newFakeSlack() *fakeSlack { return &fakeSlack{calls: map[string]int{}} }
@@ -138,6 +141,22 @@ func (s *fakeSlack) Permalink(_ context.Context, channel, ts string) (string, er
 
 func (s *fakeSlack) IsPublic(context.Context, string) (bool, error) { return true, nil }
 
+func (s *fakeSlack) Users(context.Context) (map[string]remind.User, error) {
+	s.called("users")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users, nil
+}
+
+func (s *fakeSlack) ClosePoll(_ context.Context, id int64) (internbot.Poll, error) {
+	s.called("close")
+	p, err := s.closePoll(id)
+	if errors.Is(err, internbot.ErrPollClosed) {
+		err = nil
+	}
+	return p, err
+}
+
 func (s *fakeSlack) Members(context.Context, string) (map[string]bool, error) {
 	return map[string]bool{yes: true, maybe: true, no: true}, nil
 }
@@ -182,7 +201,9 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := db.ApplyReactions(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: db, store: db, slack: newFakeSlack(), clock: clk, cfg: cfg}
+	fs := newFakeSlack()
+	fs.closePoll = func(id int64) (internbot.Poll, error) { return db.ClosePoll(context.Background(), id) }
+	return &fixture{db: db, store: db, slack: fs, clock: clk, cfg: cfg}
 }
 
 // engine is a new engine (a new process, as far as leases go) on the fixture.
@@ -284,6 +305,10 @@ func TestRunLeaseHeldElsewhere(t *testing.T) {
 	f := newFixture(t)
 	day := config.DateOf(day0).String()
 	if _, claimed, err := f.db.ClaimReminder(ctx, deadlineName, day, channel, "another-process", 5*time.Minute); err != nil || !claimed {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	// It is sending the DMs too.
+	if claimed, err := f.db.ClaimLease(ctx, "reminder-dms", "another-process", 5*time.Minute); err != nil || !claimed {
 		t.Fatalf("claim = %v, %v", claimed, err)
 	}
 	e := f.engine(t)
