@@ -132,6 +132,21 @@ func TestContainerRecipe(t *testing.T) {
 			t.Errorf("the README publishes %s on every host interface; use -p 127.0.0.1:…", p[1])
 		}
 	}
+	// The compose recipes too.
+	composes, _ := filepath.Glob("../../deploy/*.yaml")
+	for _, f := range composes {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ports := range regexp.MustCompile(`ports:\s*\[([^\]]*)\]`).FindAllSubmatch(b, -1) {
+			for _, p := range strings.Split(string(ports[1]), ",") {
+				if p = strings.Trim(strings.TrimSpace(p), `"'`); !strings.HasPrefix(p, "127.0.0.1:") {
+					t.Errorf("%s publishes %s on every host interface; use 127.0.0.1:…", filepath.Base(f), p)
+				}
+			}
+		}
+	}
 }
 
 // TestMisconfiguredURLFailsFast: an API URL that can never work (https to a server that speaks plain
