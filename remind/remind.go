@@ -294,8 +294,15 @@ type UndeliverableDM struct {
 }
 
 // RunReport is Run, also saying what the run did. The error is set only when something failed that a
-// later run may get done, or when ctx ended while the run waited for another run of this process.
-func (e *Engine) RunReport(ctx context.Context) (Report, error) { return e.run(ctx, false) }
+// later run may get done, or when ctx ended (the run stopped at a safe point, or while it waited for
+// another run of this process): what it did not reach, a later run does.
+func (e *Engine) RunReport(ctx context.Context) (Report, error) {
+	rep, err := e.run(ctx, false)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("stopped before the run was done: %w", ctx.Err())
+	}
+	return rep, err
+}
 
 // run is one run of the job. A scheduled run (or a catch-up) posts the channel reminder only once the
 // schedule's first time today (in the configured zone) has passed; one run by hand posts it now. In
@@ -659,11 +666,6 @@ func (e *Engine) dmOne(ctx context.Context, d Deadline, day string, left int, po
 			return nil // stopping: the next run resumes here
 		}
 	}
-	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
-		return err
-	} else if !ok {
-		return errLeaseHeld
-	}
 	var undeliverable *UndeliverableError
 	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r.nudge); {
 	case err == nil:
@@ -728,6 +730,13 @@ func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, p
 		msg.Answer = a.Answer
 	}
 	msg.Link = link()
+	// Renewed right before the post: opening the DM and the checks above may have outlasted the lease
+	// (429 waits), and another process that took it over would send the same DM.
+	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
+		return err
+	} else if !ok {
+		return errLeaseHeld
+	}
 	ts, err := e.slack.Post(ctx, im, msg, key)
 	if err != nil {
 		return e.dmFailed(ctx, d, day, dm.User, err)

@@ -290,6 +290,27 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	t.Run("Interrupted", func(t *testing.T) {
+		// Stopped (a signal to `internbot remind`) after the first DM, at the safe point before the
+		// next: the run must not look complete, or an outside scheduler would not run it again.
+		f := newFixture(t)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		f.slack.post = func(_ context.Context, ch string, _ remind.Message) (bool, error) {
+			if ch != channel {
+				cancel()
+			}
+			return true, nil
+		}
+		rep, err := f.engine(t).RunReport(ctx)
+		if rep.DMsSent == 2 {
+			t.Fatal("every DM went out: not the interruption this test means")
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("RunReport = %v with %d of 2 DMs sent, want an error saying it was interrupted", err, rep.DMsSent)
+		}
+	})
+
 	t.Run("NothingDue", func(t *testing.T) {
 		f := newFixture(t)
 		f.clock.Set(day0.AddDate(0, 0, 1)) // 2 days left: not in days_before
