@@ -120,9 +120,9 @@ var _ Store = (*fakeStore)(nil)
 // counts it, which the fuzz targets check.
 func notFuzzed(method string) { panic("fakeStore: " + method + " is not expected on a fuzzed path") }
 
-func (s *fakeStore) CreatePoll(context.Context, internbot.Poll) (internbot.Poll, error) {
-	notFuzzed("CreatePoll")
-	return internbot.Poll{}, nil
+func (s *fakeStore) ReplacePoll(context.Context, internbot.Poll) (internbot.Poll, []internbot.Poll, error) {
+	notFuzzed("ReplacePoll")
+	return internbot.Poll{}, nil, nil
 }
 func (s *fakeStore) ApplyReactions(context.Context, []internbot.ReactionEvent) ([]internbot.ReactionResult, error) {
 	notFuzzed("ApplyReactions")

@@ -24,7 +24,7 @@ type Store interface {
 // PollStore is what the poll commands (poll, results, mine, close, forget me), the poll cache and the
 // updater use.
 type PollStore interface {
-	CreatePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, error)
+	ReplacePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, []internbot.Poll, error)
 	CurrentPoll(ctx context.Context, channel string) (internbot.Poll, error)
 	OpenPolls(ctx context.Context) ([]internbot.Poll, error)
 	Polls(ctx context.Context) ([]internbot.Poll, error)

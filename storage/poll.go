@@ -56,6 +56,37 @@ func (db *DB) CreatePoll(ctx context.Context, p internbot.Poll) (internbot.Poll,
 	return p, nil
 }
 
+// ReplacePoll stores a new poll as its channel's current one: in the same transaction it closes the
+// channel's polls still open, and returns them closed. A channel has one current poll; two commands
+// racing, or a close that failed after the create, would otherwise leave two counting side by side.
+func (db *DB) ReplacePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, []internbot.Poll, error) {
+	if err := validatePoll(p); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	defer tx.Rollback()
+	open, err := findPolls(ctx, tx, `channel = ? AND closed_at IS NULL`, p.Channel)
+	if err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET closed_at = ? WHERE channel = ? AND closed_at IS NULL`, tx.nowText, p.Channel); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if err := createPoll(ctx, tx, &p); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	for i := range open {
+		open[i].ClosedAt = tx.now
+	}
+	return p, open, nil
+}
+
 func createPoll(ctx context.Context, tx *tx, p *internbot.Poll) error {
 	p.Options = slices.Clone(p.Options)
 	if p.CreatedAt.IsZero() {

@@ -207,3 +207,39 @@ func TestReopenPoll(t *testing.T) {
 		}
 	})
 }
+
+// TestReplacePoll: a new poll becomes its channel's only open one, in one transaction: the channel's
+// open polls are closed and returned; other channels' polls are left alone.
+func TestReplacePoll(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t)
+	old1, old2 := mustCreatePoll(t, db), mustCreatePoll(t, db) // two open ones in C1, as a race once left
+	other, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C2", TS: "1700000001.000001", Question: "q", Options: testOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, closed, err := db.ReplacePoll(ctx, internbot.Poll{Channel: "C1", TS: "1700000002.000001", Question: "q", Options: testOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(closed) != 2 || closed[0].ID != old1.ID || closed[1].ID != old2.ID || !closed[0].Closed() || !closed[1].Closed() {
+		t.Errorf("closed = %+v, want polls %d and %d, closed", closed, old1.ID, old2.ID)
+	}
+	open, err := db.OpenPolls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, o := range open {
+		ids = append(ids, o.ID)
+	}
+	if want := []int64{other.ID, p.ID}; !slices.Equal(ids, want) {
+		t.Errorf("open polls = %v, want %v", ids, want)
+	}
+	if _, _, err := db.ReplacePoll(ctx, internbot.Poll{Channel: "C1", TS: "1700000002.000001", Question: "q", Options: testOptions}); !errors.Is(err, internbot.ErrDuplicate) {
+		t.Errorf("the same message again: %v, want ErrDuplicate", err)
+	}
+	if open, _ := db.OpenPolls(ctx); len(open) != 2 {
+		t.Errorf("a failed replace closed polls: %d open, want 2", len(open))
+	}
+}
