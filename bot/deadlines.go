@@ -13,7 +13,9 @@ import (
 // maxDeadlineName bounds a deadline's name: it appears in every reminder.
 const maxDeadlineName = 100
 
-func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
+// upcomingDeadlines is a line per deadline not yet past: its name, its date as date writes it, and the
+// days left.
+func (b *Bot) upcomingDeadlines(ctx context.Context, date func(config.Date) string) ([]string, error) {
 	ds, err := b.reminders.Deadlines(ctx)
 	if err != nil {
 		return nil, err
@@ -25,7 +27,15 @@ func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
 		if left < 0 {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(d.Name), longDate(d.Date), daysLeft(left)))
+		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(truncate(d.Name, maxDeadlineName)), date(d.Date), daysLeft(left)))
+	}
+	return lines, nil
+}
+
+func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
+	lines, err := b.upcomingDeadlines(ctx, longDate)
+	if err != nil {
+		return nil, err
 	}
 	if len(lines) == 0 {
 		return textReply("No upcoming deadlines. An admin can add one with `%s deadline add YYYY-MM-DD NAME`.", r.command), nil

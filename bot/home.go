@@ -407,18 +407,9 @@ func (b *run) homePollBlocks(ctx context.Context, p internbot.Poll, user string,
 // each reader sees the date in their own locale and time zone; the timestamp is noon of the day in
 // the bot's time zone, which is that same day in every time zone within 12 hours of it.
 func (b *Bot) homeDeadlineBlocks(ctx context.Context, admin bool) ([]slack.Block, error) {
-	ds, err := b.reminders.Deadlines(ctx)
+	lines, err := b.upcomingDeadlines(ctx, func(d config.Date) string { return slackDate(d, b.cfg.Timezone) })
 	if err != nil {
 		return nil, err
-	}
-	today := b.reminders.Today()
-	var lines []string
-	for _, d := range ds {
-		left := today.DaysUntil(d.Date)
-		if left < 0 {
-			continue
-		}
-		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(truncate(d.Name, maxDeadlineName)), slackDate(d.Date, b.cfg.Timezone), daysLeft(left)))
 	}
 	text := "*Upcoming deadlines*\n"
 	if len(lines) == 0 {

@@ -38,9 +38,9 @@ func surfaceInteractions() []interactionHandler {
 	return []interactionHandler{
 		{kind: actions, id: actionHomeRemind, run: (*run).onHomeRemind},
 		{kind: actions, id: actionHomeDetails, run: (*run).onHomeDetails},
-		{kind: actions, id: actionAdminClose, run: (*run).onAdminClose},
-		{kind: actions, id: actionAdminReopen, run: (*run).onAdminReopen},
-		{kind: actions, id: actionAdminExport, run: (*run).onAdminExport},
+		{kind: actions, id: actionAdminClose, run: adminPollAction((*run).closeFromHome)},
+		{kind: actions, id: actionAdminReopen, run: adminPollAction((*run).reopenFromHome)},
+		{kind: actions, id: actionAdminExport, run: adminPollAction((*run).exportFromHome)},
 		{kind: actions, id: actionAdminDeadline, run: (*run).onAdminDeadline},
 		{kind: slack.InteractionTypeViewSubmission, id: callbackDeadlineAdd, run: (*run).onDeadlineSubmit},
 		{kind: slack.InteractionTypeViewClosed, id: callbackDeadlineAdd, run: (*run).onModalClosed},
@@ -322,16 +322,24 @@ func (b *run) onAdminDeadline(ctx context.Context, in *interaction) error {
 	return b.openModal(ctx, in.cb.TriggerID, deadlineModal(b.reminders.Today(), ""))
 }
 
-func (b *run) onAdminClose(ctx context.Context, in *interaction) error {
-	in.ack(nil)
-	if !b.requireAdmin(ctx, in, "") {
-		return nil
+// adminPollAction is a Home button an admin presses on one of the polls it lists (its value is the
+// poll's id): acked at once, refused to non-admins, then fn on the poll.
+func adminPollAction(fn func(b *run, ctx context.Context, in *interaction, p internbot.Poll) error) func(*run, context.Context, *interaction) error {
+	return func(b *run, ctx context.Context, in *interaction) error {
+		in.ack(nil)
+		if !b.requireAdmin(ctx, in, "") {
+			return nil
+		}
+		p, _, err := b.homePoll(ctx, in.action.Value)
+		if err != nil {
+			return err
+		}
+		return fn(b, ctx, in, p)
 	}
-	p, _, err := b.homePoll(ctx, in.action.Value)
-	if err != nil {
-		return err
-	}
-	p, err = b.store.ClosePoll(ctx, p.ID)
+}
+
+func (b *run) closeFromHome(ctx context.Context, _ *interaction, p internbot.Poll) error {
+	p, err := b.store.ClosePoll(ctx, p.ID)
 	if err != nil && !errors.Is(err, internbot.ErrPollClosed) {
 		return err
 	}
@@ -340,31 +348,15 @@ func (b *run) onAdminClose(ctx context.Context, in *interaction) error {
 	return nil
 }
 
-// onAdminReopen reopens a closed poll that is still its channel's newest; one a newer poll has
-// replaced stays closed, and the admin is told why.
-// onAdminExport uploads the poll's CSV to the admin's DM.
-func (b *run) onAdminExport(ctx context.Context, in *interaction) error {
-	in.ack(nil)
-	if !b.requireAdmin(ctx, in, "") {
-		return nil
-	}
-	p, _, err := b.homePoll(ctx, in.action.Value)
-	if err != nil {
-		return err
-	}
+// exportFromHome uploads the poll's CSV to the admin's DM.
+func (b *run) exportFromHome(ctx context.Context, in *interaction, p internbot.Poll) error {
 	return b.exportToDM(ctx, in.cb.User.ID, p)
 }
 
-func (b *run) onAdminReopen(ctx context.Context, in *interaction) error {
-	in.ack(nil)
-	if !b.requireAdmin(ctx, in, "") {
-		return nil
-	}
-	p, _, err := b.homePoll(ctx, in.action.Value)
-	if err != nil {
-		return err
-	}
-	p, err = b.store.ReopenPoll(ctx, p.ID)
+// reopenFromHome reopens a closed poll that is still its channel's newest; one a newer poll has
+// replaced stays closed, and the admin is told why.
+func (b *run) reopenFromHome(ctx context.Context, in *interaction, p internbot.Poll) error {
+	p, err := b.store.ReopenPoll(ctx, p.ID)
 	if errors.Is(err, internbot.ErrSuperseded) {
 		b.dm(ctx, in.cb.User.ID, fmt.Sprintf("A newer poll has replaced that one in <#%s>, so it stays closed.", p.Channel))
 		b.homes.changedFor(in.cb.User.ID)
