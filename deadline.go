@@ -49,3 +49,12 @@ type DM struct {
 	LastError string
 	Attempts  int
 }
+
+// Closing is the bookkeeping of a poll closed by poll.close_at: its closing note is posted once.
+type Closing struct {
+	PollID   int64
+	Deadline string // the deadline whose day's end closed it
+	State    string // ReminderPending or ReminderPosted
+	TS       string // the closing note's ts, once posted
+	Attempts int
+}

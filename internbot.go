@@ -14,4 +14,7 @@ var (
 	ErrDuplicate  = errors.New("already exists")
 	ErrPollClosed = errors.New("poll is closed")
 	ErrInvalid    = errors.New("invalid argument")
+	// ErrSuperseded: a newer poll has replaced this one as its channel's current poll, so it cannot
+	// be reopened (two open polls in one channel would split the answers).
+	ErrSuperseded = errors.New("a newer poll replaced it")
 )

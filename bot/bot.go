@@ -82,6 +82,7 @@ type Bot struct {
 
 	polls    *pollCache
 	admins   *adminCache
+	pacer    pacer
 	commands []command
 	replies  replyCache
 	// interactions is the interaction table (see interactive.go).
@@ -181,6 +182,7 @@ type run struct {
 
 	reactions chan pendingReaction
 	updates   *updater
+	homes     *homes
 	reconcile chan struct{}
 	// unstored tells the reconciler that reactions went unstored (storage failed, or the batcher's
 	// queue was full); storeDown is set from then until a commit succeeds. See runReconciler.
@@ -201,6 +203,7 @@ func newRun(b *Bot) *run {
 		fatal:     make(chan error, 1),
 	}
 	r.updates = newUpdater(r)
+	r.homes = newHomes(r)
 	return r
 }
 
@@ -287,6 +290,10 @@ func (b *run) serve(ctx context.Context) error {
 	writers.Go(func() { b.runBatcher(workCtx) })
 	writers.Go(func() { b.runReconciler(workCtx) })
 	updater.Go(func() { b.updates.run(workCtx) })
+	homesCtx, stopHomes := context.WithCancel(workCtx)
+	defer stopHomes()
+	var homesDone sync.WaitGroup
+	homesDone.Go(func() { b.homes.run(homesCtx) })
 
 	var runErr error
 loop:
@@ -323,6 +330,8 @@ loop:
 	// batches (which ack), then the final poll counts.
 	stopScheduler()
 	b.work.Wait()
+	stopHomes() // a Home not yet republished is published when its person next opens it
+	homesDone.Wait()
 	close(b.reactions)
 	close(b.reconcile)
 	writers.Wait()
@@ -617,6 +626,11 @@ func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 		eventID = cb.EventID
 	}
 	switch inner := ev.InnerEvent.Data.(type) {
+	case *slackevents.AppHomeOpenedEvent:
+		b.ack(evt.Request, nil, received)
+		if inner.Tab == "home" && inner.User != "" {
+			b.homes.opened(inner.User)
+		}
 	case *slackevents.ReactionAddedEvent:
 		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
 			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,

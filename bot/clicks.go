@@ -150,7 +150,7 @@ func (b *run) respondTo(ctx context.Context, in *interaction, r *reply) error {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
 	err := b.call(ctx, "response_url", false, func(ctx context.Context) error {
-		return slack.PostWebhookContext(ctx, in.cb.ResponseURL, msg)
+		return postResponse(ctx, in.cb.ResponseURL, msg)
 	})
 	if err != nil {
 		b.metrics.handlerError("response_url")

@@ -49,6 +49,7 @@ func commandTable() []command {
 		{name: "poll", summary: "post the “applying?” poll in this channel", admin: true, run: (*run).cmdPoll},
 		{name: "close", summary: "close this channel's poll and show its final counts", admin: true, run: (*run).cmdClose},
 		{name: "export", summary: "the poll's answers as a CSV, in your DM with me", admin: true, run: (*run).cmdExport},
+		{name: "nudge", summary: "DM the people in the poll's channel who have not answered (once a day)", admin: true, run: (*run).cmdNudge},
 		{name: "deadline", usage: "add YYYY-MM-DD NAME… | remove NAME…", summary: "add or remove a deadline", admin: true, run: (*run).cmdDeadline},
 	}
 }
@@ -69,6 +70,8 @@ type request struct {
 	command string // "/internship"
 	text    string // cleaned text after the command
 	args    []string
+	// triggerID opens a modal (views.open) within 3 s of the command.
+	triggerID string
 }
 
 // reply is what the bot answers a slash command with, shaped as Slack's message payload for an ack
@@ -105,6 +108,13 @@ func (b *run) runCommand(ctx context.Context, req *socketmode.Request, received 
 	})
 	r, static := b.answer(ctx, sc)
 	timer.Stop()
+	if r.Text == "" && len(r.Blocks) == 0 {
+		// Nothing to say (a modal opened instead).
+		if acked.CompareAndSwap(false, true) {
+			b.ack(req, nil, received)
+		}
+		return
+	}
 	if r.ResponseType == "" {
 		r.ResponseType = slack.ResponseTypeEphemeral
 	}
@@ -132,7 +142,7 @@ func (b *Bot) respond(ctx context.Context, url string, r *reply) {
 		msg.Blocks = &slack.Blocks{BlockSet: r.Blocks}
 	}
 	err := b.call(ctx, "response_url", false, func(ctx context.Context) error {
-		return slack.PostWebhookContext(ctx, url, msg)
+		return postResponse(ctx, url, msg)
 	})
 	if err != nil {
 		b.metrics.handlerError("response_url")
@@ -151,7 +161,7 @@ func (b *run) execute(ctx context.Context, sc slack.SlashCommand) *reply {
 // name and text (help, details, an answer from the posting), which replyCache may keep.
 func (b *run) answer(ctx context.Context, sc slack.SlashCommand) (_ *reply, static bool) {
 	text := cleanText(sc.Text)
-	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text)}
+	r := &request{user: sc.UserID, channel: sc.ChannelID, command: sc.Command, text: text, args: strings.Fields(text), triggerID: sc.TriggerID}
 	if r.command == "" {
 		r.command = "/internship"
 	}

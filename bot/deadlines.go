@@ -13,7 +13,9 @@ import (
 // maxDeadlineName bounds a deadline's name: it appears in every reminder.
 const maxDeadlineName = 100
 
-func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
+// upcomingDeadlines is a line per deadline not yet past: its name, its date as date writes it, and the
+// days left.
+func (b *Bot) upcomingDeadlines(ctx context.Context, date func(config.Date) string) ([]string, error) {
 	ds, err := b.reminders.Deadlines(ctx)
 	if err != nil {
 		return nil, err
@@ -25,7 +27,15 @@ func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
 		if left < 0 {
 			continue
 		}
-		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(d.Name), longDate(d.Date), daysLeft(left)))
+		lines = append(lines, fmt.Sprintf("• *%s* — %s — %s", escape(truncate(d.Name, maxDeadlineName)), date(d.Date), daysLeft(left)))
+	}
+	return lines, nil
+}
+
+func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
+	lines, err := b.upcomingDeadlines(ctx, longDate)
+	if err != nil {
+		return nil, err
 	}
 	if len(lines) == 0 {
 		return textReply("No upcoming deadlines. An admin can add one with `%s deadline add YYYY-MM-DD NAME`.", r.command), nil
@@ -33,8 +43,11 @@ func (b *Bot) cmdDeadlines(ctx context.Context, r *request) (*reply, error) {
 	return textReply("Upcoming deadlines (%s):\n%s", b.cfg.Timezone.String(), strings.Join(lines, "\n")), nil
 }
 
-func (b *Bot) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	usage := textReply("Usage: `%s deadline add YYYY-MM-DD NAME…` or `%s deadline remove NAME…`", r.command, r.command)
+	if len(r.args) == 1 && strings.EqualFold(r.args[0], "add") {
+		return b.openDeadlineModal(ctx, r) // a form with a date picker
+	}
 	if len(r.args) < 2 {
 		return usage, nil
 	}
@@ -51,7 +64,7 @@ func (b *Bot) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	}
 }
 
-func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
+func (b *run) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
 	date, err := config.ParseDate(dateText)
 	if err != nil {
 		return textReply("%s", escape(err.Error())), nil
@@ -73,11 +86,12 @@ func (b *Bot) addDeadline(ctx context.Context, r *request, dateText, name string
 	} else if err != nil {
 		return nil, err
 	}
+	b.homes.changed()
 	left := b.reminders.Today().DaysUntil(date)
 	return textReply("Added *%s* on %s (%s). Reminders go out %s days before.", escape(name), longDate(date), daysLeft(left), joinInts(b.cfg.Reminders.DaysBefore)), nil
 }
 
-func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*reply, error) {
+func (b *run) removeDeadline(ctx context.Context, r *request, name string) (*reply, error) {
 	for _, d := range b.cfg.Deadlines {
 		if strings.EqualFold(d.Name, name) {
 			return textReply("*%s* comes from the config file, so it can't be removed here: edit the config and restart the bot.", escape(d.Name)), nil
@@ -89,10 +103,11 @@ func (b *Bot) removeDeadline(ctx context.Context, r *request, name string) (*rep
 	} else if err != nil {
 		return nil, err
 	}
+	b.homes.changed()
 	return textReply("Removed the deadline *%s*.", escape(name)), nil
 }
 
-func (b *Bot) cmdRemind(ctx context.Context, r *request) (*reply, error) {
+func (b *run) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 	if len(r.args) != 1 {
 		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
 	}
@@ -101,15 +116,41 @@ func (b *Bot) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 		if err := b.store.SetRemindersOff(ctx, r.user, true); err != nil {
 			return nil, err
 		}
-		return textReply("OK: no more reminder DMs for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
+		b.homes.changedFor(r.user)
+		return textReply("OK: no more reminder DMs or nudges for you. The channel still gets its reminders. `%s remind on` undoes this.", r.command), nil
 	case "on":
 		if err := b.store.SetRemindersOff(ctx, r.user, false); err != nil {
 			return nil, err
 		}
-		return textReply("OK: you'll get reminder DMs before deadlines while your answer is yes or maybe."), nil
+		b.homes.changedFor(r.user)
+		return textReply("OK: you'll get reminder DMs before deadlines while your answer is %s.", strings.Join(b.cfg.Reminders.DMAnswers, " or ")), nil
 	default:
 		return textReply("Usage: `%s remind on` or `%s remind off`", r.command, r.command), nil
 	}
+}
+
+// cmdNudge DMs the members of the poll's channel who have not answered, now: once a day at most.
+func (b *Bot) cmdNudge(ctx context.Context, r *request) (*reply, error) {
+	nr, err := b.reminders.Nudge(ctx, r.user)
+	switch {
+	case nr.Deadline == "" && err == nil:
+		return textReply("There is no upcoming deadline to nudge people about. `%s deadline add` adds one.", r.command), nil
+	case nr.NoPoll:
+		return textReply("There is no open poll to nudge people about."), nil
+	case nr.Already:
+		return textReply("A nudge already went out today; the next can go tomorrow."), nil
+	case err != nil && nr.Sent == 0:
+		return nil, err
+	}
+	people := "people"
+	if nr.Sent == 1 {
+		people = "person"
+	}
+	text := fmt.Sprintf("Nudged %d %s who had not answered the poll, about *%s*.", nr.Sent, people, escape(nr.Deadline))
+	if nr.Failed > 0 {
+		text += fmt.Sprintf(" %d could not be reached (see the logs).", nr.Failed)
+	}
+	return textReply("%s", text), nil
 }
 
 func joinInts(ns []int) string {

@@ -66,6 +66,9 @@ func (s *fakeStore) ClosePoll(_ context.Context, id int64) (internbot.Poll, erro
 	p.ClosedAt = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	return p, nil
 }
+func (s *fakeStore) ReopenPoll(context.Context, int64) (internbot.Poll, error) {
+	panic("fuzzed paths do not reopen polls")
+}
 func (s *fakeStore) Counts(context.Context, int64) (map[string]int, error) {
 	return map[string]int{"yes": 2, "no": 1}, nil
 }
@@ -117,9 +120,9 @@ var _ Store = (*fakeStore)(nil)
 // counts it, which the fuzz targets check.
 func notFuzzed(method string) { panic("fakeStore: " + method + " is not expected on a fuzzed path") }
 
-func (s *fakeStore) CreatePoll(context.Context, internbot.Poll) (internbot.Poll, error) {
-	notFuzzed("CreatePoll")
-	return internbot.Poll{}, nil
+func (s *fakeStore) ReplacePoll(context.Context, internbot.Poll) (internbot.Poll, []internbot.Poll, error) {
+	notFuzzed("ReplacePoll")
+	return internbot.Poll{}, nil, nil
 }
 func (s *fakeStore) ApplyReactions(context.Context, []internbot.ReactionEvent) ([]internbot.ReactionResult, error) {
 	notFuzzed("ApplyReactions")
@@ -145,13 +148,45 @@ func (s *fakeStore) MarkReminderFailed(context.Context, string, string, string) 
 	notFuzzed("MarkReminderFailed")
 	return nil
 }
-func (s *fakeStore) PlanDMs(context.Context, string, string, []string) (bool, error) {
-	notFuzzed("PlanDMs")
+func (s *fakeStore) AddDM(context.Context, string, string, string) (internbot.DM, error) {
+	notFuzzed("AddDM")
+	return internbot.DM{}, nil
+}
+func (s *fakeStore) DMChannel(context.Context, string) (string, error) {
+	notFuzzed("DMChannel")
+	return "", nil
+}
+func (s *fakeStore) SetDMChannel(context.Context, string, string) error {
+	notFuzzed("SetDMChannel")
+	return nil
+}
+func (s *fakeStore) ClaimNudgeDay(context.Context, string, string) (bool, error) {
+	notFuzzed("ClaimNudgeDay")
 	return false, nil
 }
-func (s *fakeStore) DMs(context.Context, string, string) ([]internbot.DM, error) {
-	notFuzzed("DMs")
+func (s *fakeStore) ClaimLease(context.Context, string, string, time.Duration) (bool, error) {
+	notFuzzed("ClaimLease")
+	return false, nil
+}
+func (s *fakeStore) ReleaseLease(context.Context, string, string) error {
+	notFuzzed("ReleaseLease")
+	return nil
+}
+func (s *fakeStore) PollByID(context.Context, int64) (internbot.Poll, error) {
+	notFuzzed("PollByID")
+	return internbot.Poll{}, nil
+}
+func (s *fakeStore) AddClosing(context.Context, int64, string) (internbot.Closing, error) {
+	notFuzzed("AddClosing")
+	return internbot.Closing{}, nil
+}
+func (s *fakeStore) PendingClosings(context.Context) ([]internbot.Closing, error) {
+	notFuzzed("PendingClosings")
 	return nil, nil
+}
+func (s *fakeStore) MarkClosingPosted(context.Context, int64, string) error {
+	notFuzzed("MarkClosingPosted")
+	return nil
 }
 func (s *fakeStore) MarkDMSending(context.Context, string, string, string) error {
 	notFuzzed("MarkDMSending")

@@ -1,9 +1,14 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
 
 	"github.com/internbot/internbot/config"
 )
@@ -27,4 +32,27 @@ func (c redactingClient) Do(r *http.Request) (*http.Response, error) {
 		ue.URL = config.RedactURL(ue.URL)
 	}
 	return resp, err
+}
+
+// webhookClient posts to response_urls. slack-go's default for them is http.DefaultClient, which has
+// no timeout.
+var webhookClient = &http.Client{Timeout: 10 * time.Second}
+
+// postResponse posts msg to a response_url. The URL is a secret (anyone holding it can post to the
+// channel for 30 minutes), so an error names only its host. (slack-go flattens the HTTP client's
+// error into its own text, so the URL is cut from the text.)
+func postResponse(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error {
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, webhookClient, msg)
+	if err == nil {
+		return nil
+	}
+	shown, path := "response_url", ""
+	if u, perr := url.Parse(responseURL); perr == nil && u.Host != "" {
+		shown, path = u.Scheme+"://"+u.Host+"/…", u.Path
+	}
+	text := strings.ReplaceAll(err.Error(), responseURL, shown)
+	if len(path) > 1 {
+		text = strings.ReplaceAll(text, path, "/…")
+	}
+	return errors.New(text)
 }

@@ -35,10 +35,10 @@ type interactionHandler struct {
 // interactionTable lists every interaction the bot handles. The other surfaces (App Home, modals,
 // shortcuts) add their rows here.
 func interactionTable() []interactionHandler {
-	return []interactionHandler{
+	return append([]interactionHandler{
 		{kind: slack.InteractionTypeBlockActions, id: actionPollAnswer, run: (*run).onPollAnswer},
 		{kind: slack.InteractionTypeBlockActions, id: actionPollForget, run: (*run).onPollForget},
-	}
+	}, surfaceInteractions()...)
 }
 
 // interaction is one interactive payload on its way through a handler.

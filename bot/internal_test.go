@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -122,4 +124,21 @@ func TestSlackClock(t *testing.T) {
 			t.Errorf("estimate %v, want the host clock", got)
 		}
 	})
+}
+
+// TestPostResponseHidesTheURL: a response_url is a secret; an error posting to it names only its host.
+func TestPostResponseHidesTheURL(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nobody listens: the post fails with a network error naming the URL
+	err = postResponse(context.Background(), "http://"+addr+"/hooks/T0/B0/SECRETPART", &slack.WebhookMessage{Text: "hi"})
+	if err == nil {
+		t.Fatal("posting to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "SECRETPART") || !strings.Contains(err.Error(), addr) {
+		t.Errorf("error = %q, want the host and not the path", err)
+	}
 }

@@ -22,18 +22,13 @@ func (b *Bot) pollOptions() []internbot.PollOption {
 // one reaction per option with the bot's own token, so answering is one click and no person appears
 // to have voted.
 func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
-	// A channel has one current poll: the previous one is closed below. When it cannot be read, no
-	// new poll is posted, or the old one would go on counting beside it.
-	prev, err := b.store.CurrentPoll(ctx, r.channel)
-	hasPrev := err == nil
-	if err != nil && !errors.Is(err, internbot.ErrNotFound) {
-		return nil, fmt.Errorf("current poll: %w", err)
-	}
+	// A channel has one current poll: storing the new one closes the channel's open ones, in the same
+	// transaction (ReplacePoll).
 	p := internbot.Poll{Channel: r.channel, Question: b.cfg.Poll.Question, Options: b.pollOptions(), CreatedBy: r.user,
 		Anonymous: b.cfg.Poll.Anonymous, HideResults: b.cfg.Poll.HideResults}
 	text, blocks := renderPoll(p, nil)
 	var channel, ts string
-	err = b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
+	err := b.call(ctx, "chat.postMessage", false, func(ctx context.Context) error {
 		var err error
 		channel, ts, err = b.client.PostMessageContext(ctx, r.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
 		return err
@@ -45,20 +40,16 @@ func (b *run) cmdPoll(ctx context.Context, r *request) (*reply, error) {
 		return nil, err
 	}
 	p.Channel, p.TS = channel, ts
-	p, err = b.store.CreatePoll(ctx, p)
+	p, closed, err := b.store.ReplacePoll(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("store poll: %w", err)
 	}
 	b.polls.put(p)
 	b.updates.showing(p.ID, pollContent(text, blocks))
 	// The previous poll stops counting and shows its final counts.
-	if hasPrev && prev.ClosedAt.IsZero() {
-		if closed, err := b.store.ClosePoll(ctx, prev.ID); err != nil {
-			b.log.Warn("could not close the channel's previous poll", "ts", prev.TS, "err", err)
-		} else {
-			b.polls.put(closed)
-			b.updates.mark(closed.ID)
-		}
+	for _, c := range closed {
+		b.polls.put(c)
+		b.updates.mark(c.ID)
 	}
 	if p.ButtonsOnly() {
 		b.log.Info("poll posted", "channel", p.Channel, "ts", p.TS, "by", r.user, "anonymous", p.Anonymous, "hide_results", p.HideResults)
@@ -190,15 +181,28 @@ func (b *run) cmdClose(ctx context.Context, r *request) (*reply, error) {
 	if !p.ClosedAt.IsZero() {
 		return textReply("This channel's poll is already closed."), nil
 	}
-	p, err = b.store.ClosePoll(ctx, p.ID)
+	p, err = b.closePoll(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	b.polls.put(p)
-	b.updates.mark(p.ID)
 	counts, err := b.store.Counts(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
 	return textReply("Closed the poll. Final counts: %s", countsLine(p.Options, counts)), nil
+}
+
+// closePoll closes a poll (closing a closed one is not an error) and has the updater of the newest
+// connection bring its message to the final counts; without one, the next connection's reconcile
+// does. /internship close and poll.close_at both close polls this way.
+func (b *Bot) closePoll(ctx context.Context, id int64) (internbot.Poll, error) {
+	p, err := b.store.ClosePoll(ctx, id)
+	if err != nil && !errors.Is(err, internbot.ErrPollClosed) {
+		return internbot.Poll{}, err
+	}
+	b.polls.put(p)
+	if r := b.last.Load(); r != nil {
+		r.updates.mark(p.ID)
+	}
+	return p, nil
 }

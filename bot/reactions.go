@@ -428,12 +428,14 @@ func (b *run) reconcilePoll(ctx context.Context, p internbot.Poll) error {
 	if p.ButtonsOnly() {
 		return nil // its reactions are not answers
 	}
-	// Taken before the read, on Slack's clock: a live event that arrives after the snapshot is newer
-	// than it and wins in the store; one received before it is older and loses.
-	asOf := b.slackClock.now(b.now())
+	// Taken right before the read that answers, on Slack's clock (not before a wait for a 429): a live
+	// event that arrives after the snapshot is newer than it and wins in the store; one received
+	// before it is older and loses.
+	var asOf time.Time
 	var item slack.ReactedItem
 	err := b.call(ctx, "reactions.get", true, func(ctx context.Context) error {
 		var err error
+		asOf = b.slackClock.now(b.now())
 		item, err = b.client.GetReactionsContext(ctx, slack.NewRefToMessage(p.Channel, p.TS), slack.GetReactionsParameters{Full: true})
 		return err
 	})

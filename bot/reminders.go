@@ -2,12 +2,14 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
 
+	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/remind"
 )
@@ -79,7 +81,7 @@ func (s reminderSlack) FindPosted(ctx context.Context, channel, key string, sinc
 // OpenDM opens the DM with user (conversations.open).
 func (s reminderSlack) OpenDM(ctx context.Context, user string) (string, error) {
 	var im string
-	err := s.b.call(ctx, "conversations.open", true, func(ctx context.Context) error {
+	err := s.b.call(bulk(ctx), "conversations.open", true, func(ctx context.Context) error {
 		ch, _, _, err := s.b.client.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err == nil {
 			im = ch.ID
@@ -105,7 +107,52 @@ func (s reminderSlack) IsPublic(ctx context.Context, channel string) (bool, erro
 }
 
 func (s reminderSlack) Members(ctx context.Context, channel string) (map[string]bool, error) {
-	return s.b.channelMembers(ctx, channel)
+	return s.b.channelMembers(bulk(ctx), channel)
+}
+
+// Users is the workspace's directory from users.list, 1,000 people a page: one Tier 2 call per
+// thousand people gives every recipient's zone and who is a bot or deactivated, where users.info
+// (Tier 4, about 100 a minute) would take one call each. It is read once per run, so a changed
+// time zone counts from the next run.
+func (s reminderSlack) Users(ctx context.Context) (map[string]remind.User, error) {
+	out := map[string]remind.User{}
+	p := s.b.client.GetUsersPaginated(slack.GetUsersOptionLimit(1000))
+	for page := 0; page < 1000; page++ {
+		err := s.b.call(bulk(ctx), "users.list", true, func(ctx context.Context) error {
+			var err error
+			p, err = p.Next(ctx)
+			return err
+		})
+		if p.Done(unwrapAll(err)) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range p.Users {
+			out[u.ID] = remind.User{ID: u.ID, TZ: u.TZ, IsBot: u.IsBot || u.ID == "USLACKBOT", Deleted: u.Deleted}
+		}
+	}
+	return out, nil
+}
+
+// unwrapAll is the innermost error err wraps (pagination's end is a sentinel slack-go compares by
+// identity).
+func unwrapAll(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+// ClosePoll closes a poll as /internship close does: the poll stops counting, and its message is
+// brought to its final counts by the updater of the connection under way (or by the next
+// connection's reconcile).
+func (s reminderSlack) ClosePoll(ctx context.Context, id int64) (internbot.Poll, error) {
+	return s.b.closePoll(ctx, id)
 }
 
 // undeliverableDM marks an error for a DM that no retry can deliver (see undeliverable) as a
@@ -138,15 +185,33 @@ func daysLeft(n int) string {
 
 func longDate(d config.Date) string { return d.In(time.UTC).Format("Mon, Jan 2, 2006") }
 
+// dateToken is the deadline's date as Slack's date token, which each reader sees in their own zone,
+// with the date in the configured zone as its plain-text fallback.
+func dateToken(msg remind.Message) string {
+	fallback := longDate(msg.Date)
+	if msg.At.IsZero() {
+		return fallback
+	}
+	return fmt.Sprintf("<!date^%d^{date_long}|%s>", msg.At.Unix(), fallback)
+}
+
 // renderReminder is a reminder's text and blocks: the channel's, or the DM to msg.To.
 func renderReminder(msg remind.Message) (string, []slack.Block) {
 	if msg.To != "" {
 		text := renderDM(msg)
 		return text, mrkdwnSections(text)
 	}
-	head := fmt.Sprintf(":alarm_clock: *%s* is %s — %s", escape(msg.Deadline), longDate(msg.Date), daysLeft(msg.DaysLeft))
+	if msg.Closing {
+		text := fmt.Sprintf(":lock: The “applying?” poll closed at the end of *%s*'s day (%s). Final counts: %s",
+			escape(msg.Deadline), dateToken(msg), countsLine(msg.Poll.Options, msg.Counts))
+		if msg.Link != "" {
+			text += " · <" + msg.Link + "|see the poll>"
+		}
+		return text, mrkdwnSections(text)
+	}
+	head := fmt.Sprintf(":alarm_clock: *%s* is %s — %s", escape(msg.Deadline), dateToken(msg), daysLeft(msg.DaysLeft))
 	if msg.DaysLeft == 0 {
-		head = fmt.Sprintf(":alarm_clock: *%s* is *today* (%s)", escape(msg.Deadline), longDate(msg.Date))
+		head = fmt.Sprintf(":alarm_clock: *%s* is *today* (%s)", escape(msg.Deadline), dateToken(msg))
 	}
 	var lines []string
 	switch poll := msg.Poll; {
@@ -180,7 +245,14 @@ func renderDM(msg remind.Message) string {
 	if msg.DaysLeft == 0 {
 		when = "is today"
 	}
-	text := fmt.Sprintf(":alarm_clock: Reminder: *%s* %s (%s).", escape(msg.Deadline), when, longDate(msg.Date))
+	text := fmt.Sprintf(":alarm_clock: Reminder: *%s* %s (%s).", escape(msg.Deadline), when, dateToken(msg))
+	if msg.Nudge && msg.Poll != nil {
+		text += fmt.Sprintf(" You have not answered the “applying?” poll in <#%s> yet: answer by reacting to it with %s", msg.Poll.Channel, legend(msg.Poll.Options))
+		if msg.Link != "" {
+			text += " (<" + msg.Link + "|open the poll>)"
+		}
+		return text + ". Turn these DMs off with `/internship remind off`."
+	}
 	switch {
 	case msg.Answer == "" || msg.Poll == nil:
 	case !msg.Poll.ClosedAt.IsZero():

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -28,6 +30,11 @@ const (
 // post twice) and, only for calls that are safe to repeat (idempotent), retries transient network and
 // 5xx errors with backoff. A call that fails for good returns an error naming the method.
 func (b *Bot) call(ctx context.Context, method string, idempotent bool, fn func(context.Context) error) error {
+	if ctx.Value(bulkKey{}) != nil {
+		if err := b.pacer.wait(ctx, method, b.now, b.sleep); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+	}
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		err := fn(ctx)
@@ -78,13 +85,23 @@ func retryLater(err error) bool {
 	return errors.As(err, &rl) || transient(err)
 }
 
+// transient says whether err is a failure that may pass: Slack answering 5xx, or the network (a
+// refused or reset connection, DNS, a timeout, a connection cut short). Every error of Go's HTTP
+// client is a net.Error, so the error inside it decides: a TLS certificate Slack does not have, or a
+// URL whose scheme the server does not speak, fails the same way however often it is tried.
 func transient(err error) bool {
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		return sc.Code >= 500
 	}
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var op *net.OpError
+	var dns *net.DNSError
 	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	return errors.As(err, &op) || errors.As(err, &dns) || (errors.As(err, &ne) && ne.Timeout()) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 // slackErrorCode returns Slack's error code ("not_in_channel") from a Web API error, or "".
@@ -118,4 +135,50 @@ func slackReason(err error) string {
 		return code
 	}
 	return err.Error()
+}
+
+// paceOf is the least time between two calls of the methods the bot makes in bulk (reminder DMs,
+// nudges), from Slack's rate-limit tiers: Tier 2 about 20 calls a minute, Tier 3 about 50, Tier 4
+// about 100. Spacing them keeps a fan-out under the limit instead of meeting 429s; chat.postMessage
+// is limited per channel, and each DM is its own channel, so it is not spaced.
+var paceOf = map[string]time.Duration{
+	"users.list":            3 * time.Second,
+	"conversations.open":    1200 * time.Millisecond,
+	"users.info":            600 * time.Millisecond,
+	"conversations.members": 600 * time.Millisecond,
+}
+
+type bulkKey struct{}
+
+// bulk marks ctx as a fan-out's (reminder DMs, nudges): its calls are spaced by paceOf. A person's
+// slash command is not, since spacing would eat its 3 s; it meets a 429 rarely and waits it out.
+func bulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
+
+// pacer spaces calls per method (see paceOf).
+type pacer struct {
+	mu   sync.Mutex
+	next map[string]time.Time
+}
+
+// wait waits until method may be called again, and books the next slot.
+func (p *pacer) wait(ctx context.Context, method string, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	gap, ok := paceOf[method]
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	if p.next == nil {
+		p.next = map[string]time.Time{}
+	}
+	t := now()
+	at := p.next[method]
+	if at.Before(t) {
+		at = t
+	}
+	p.next[method] = at.Add(gap)
+	p.mu.Unlock()
+	if d := at.Sub(t); d > 0 {
+		return sleep(ctx, d)
+	}
+	return nil
 }

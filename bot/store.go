@@ -24,11 +24,12 @@ type Store interface {
 // PollStore is what the poll commands (poll, results, mine, close, forget me), the poll cache and the
 // updater use.
 type PollStore interface {
-	CreatePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, error)
+	ReplacePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, []internbot.Poll, error)
 	CurrentPoll(ctx context.Context, channel string) (internbot.Poll, error)
 	OpenPolls(ctx context.Context) ([]internbot.Poll, error)
 	Polls(ctx context.Context) ([]internbot.Poll, error)
 	ClosePoll(ctx context.Context, id int64) (internbot.Poll, error)
+	ReopenPoll(ctx context.Context, id int64) (internbot.Poll, error)
 	Counts(ctx context.Context, pollID int64) (map[string]int, error)
 	Answers(ctx context.Context, pollID int64) ([]internbot.Answer, error)
 	AnswerOf(ctx context.Context, pollID int64, user string) (internbot.Answer, error)

@@ -36,6 +36,7 @@ func (u *updater) mark(id int64) {
 	case u.wake <- struct{}{}:
 	default:
 	}
+	u.b.homes.changed() // counts and answers show on Homes too
 }
 
 // showing records what poll id's message says now; it reports whether that is news.

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,8 @@ type Poll struct {
 	Anonymous bool `yaml:"anonymous"`
 	// HideResults polls show no counts until they close.
 	HideResults bool `yaml:"hide_results"`
+	// CloseAt names a deadline: the poll closes at the end of that deadline's day (in Timezone).
+	CloseAt string `yaml:"close_at"`
 }
 
 // PollOption maps a reaction name (without colons) to an answer.
@@ -59,7 +62,14 @@ type PollOption struct {
 type Reminders struct {
 	Schedule   string `yaml:"schedule"`    // robfig/cron spec, run in Config.Timezone; see ParseSchedule
 	DaysBefore []int  `yaml:"days_before"` // remind this many days before each deadline (0 = on the day)
-	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is yes or maybe
+	DM         bool   `yaml:"dm"`          // also send one DM per deadline per day to each person whose answer is in DMAnswers
+	// DMAnswers are the poll answers whose people get reminder DMs.
+	DMAnswers []string `yaml:"dm_answers"`
+	// Nudge DMs the members of the poll's channel who have not answered, on the same days.
+	Nudge bool `yaml:"nudge"`
+	// SkipWeekends sends nothing on a recipient's Saturday or Sunday; what would fall there goes out
+	// on the Friday before.
+	SkipWeekends bool `yaml:"skip_weekends"`
 }
 
 // Deadline is a named date people are reminded about.
@@ -97,6 +107,7 @@ func Default() *Config {
 			Schedule:   DefaultSchedule,
 			DaysBefore: []int{14, 7, 3, 1, 0},
 			DM:         true,
+			DMAnswers:  []string{"yes", "maybe"},
 		},
 		Posting: p,
 	}
@@ -194,6 +205,14 @@ func (c *Config) Warnings(now time.Time) Errors {
 			ws = append(ws, &Error{File: c.File, Line: c.lines[key], Key: key,
 				Msg: fmt.Sprintf("%q was on %s, in the past: it gets no reminders", d.Name, d.Date)})
 		}
+	}
+	if c.Reminders.DM && len(c.Reminders.DMAnswers) == 0 {
+		var list []string
+		for _, o := range c.Poll.Options {
+			list = append(list, strconv.Quote(o.Answer))
+		}
+		ws = append(ws, &Error{File: c.File, Line: c.lines["poll.options"], Key: "reminders.dm_answers",
+			Msg: fmt.Sprintf("is left out, and its default (\"yes\", \"maybe\") matches none of poll.options' answers (%s): nobody gets reminder DMs; list the answers whose people should", strings.Join(list, ", "))})
 	}
 	return ws
 }

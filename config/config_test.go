@@ -58,7 +58,7 @@ func TestParse(t *testing.T) {
 			Poll: config.Poll{Question: "Applying?", Options: []config.PollOption{
 				{Reaction: "white_check_mark", Answer: "yes"}, {Reaction: "-1", Answer: "no"},
 			}},
-			Reminders: config.Reminders{Schedule: "@every 12h", DaysBefore: []int{30, 0}, DM: false},
+			Reminders: config.Reminders{Schedule: "@every 12h", DaysBefore: []int{30, 0}, DM: false, DMAnswers: []string{"yes"}},
 			Deadlines: []config.Deadline{
 				{Name: "Application deadline", Date: config.Date{Year: 2026, Month: time.December, Day: 15}},
 				{Name: "Offer", Date: config.Date{Year: 2027, Month: time.January, Day: 31}},
@@ -198,6 +198,11 @@ func TestParseErrors(t *testing.T) {
 		{"ErrTooManyOptions", "poll:\n  options:\n" + manyOptions(11), 3, "poll.options", "at most 10"},
 		{"ErrQuestionEmpty", "poll:\n  question: ''\n", 2, "poll.question", "must not be empty"},
 		{"ErrChannel", "channel: general\n", 1, "channel", `"general" is not a channel id`},
+		{"ErrDMAnswerNotAnOption", "reminders:\n  dm_answers:\n    - yes\n    - perhaps\n", 4, "reminders.dm_answers[1]", `"perhaps" is not an answer of poll.options ("yes", "maybe", "no")`},
+		{"ErrDMAnswerDuplicate", "reminders:\n  dm_answers: [yes, YES]\n", 2, "reminders.dm_answers[1]", "already listed"},
+		{"ErrDMAnswerEmpty", "reminders:\n  dm_answers: []\n", 2, "reminders.dm_answers", "DMs would go to nobody"},
+		{"ErrCloseAtNoDeadline", "deadlines:\n  - {name: Apply, date: 2026-01-01}\npoll:\n  close_at: Interview\n", 4, "poll.close_at", `"Interview" names no deadline; the deadlines are "Apply"`},
+		{"ErrCloseAtNoDeadlines", "poll:\n  close_at: Apply\n", 2, "poll.close_at", "there are none under deadlines"},
 		{"ErrChannelHash", "channel: '#C0123'\n", 1, "channel", "not a channel id"},
 		{"ErrChannelDM", "channel: D0123ABC\n", 1, "channel", "not a channel id"},
 		{"ErrAdmin", "admins: [U0ADMIN1, '@bob']\n", 1, "admins[1]", `"@bob" is not a user id`},
@@ -435,6 +440,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Effective's output parses to another configuration:\n%s\n--- then:\n%s", out, out2)
 		}
 	})
+}
+
+func TestWarningsDMAnswersMatchNothing(t *testing.T) {
+	c, err := config.Parse([]byte("poll:\n  options:\n    - {reaction: a, answer: applying}\n    - {reaction: b, answer: undecided}\n"), "bot.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := c.Warnings(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if len(ws) != 1 || ws[0].Line != 3 || ws[0].Key != "reminders.dm_answers" || !strings.Contains(ws[0].Msg, `matches none of poll.options' answers ("applying", "undecided")`) {
+		t.Errorf("warnings = %v, want one at line 3 saying nobody gets reminder DMs", ws)
+	}
 }
 
 func TestWarnings(t *testing.T) {

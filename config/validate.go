@@ -57,6 +57,8 @@ func (d *decoder) validate(cfg *Config) {
 		}
 	}
 
+	d.dmAnswers(cfg)
+
 	names := map[string]string{}
 	for i, dl := range cfg.Deadlines {
 		key := index("deadlines", i)
@@ -64,6 +66,10 @@ func (d *decoder) validate(cfg *Config) {
 			d.unique(d.lines[key+".name"], key+".name", dl.Name, names, key, "%q is already the name of %s (names are compared ignoring case)")
 		}
 		d.required(key, "date")
+	}
+
+	if d.set("poll.close_at") && cfg.Poll.CloseAt != "" {
+		d.closeAt(cfg)
 	}
 
 	if d.set("posting") {
@@ -179,3 +185,74 @@ func lineOf(lines map[string]int, path string) int {
 }
 
 func index(key string, i int) string { return key + "[" + strconv.Itoa(i) + "]" }
+
+// dmAnswers checks reminders.dm_answers against the poll's answers: an answer no option gives would
+// DM nobody, silently. Left out, the default (yes, maybe) must name at least one option's answer
+// when DMs are on.
+func (d *decoder) dmAnswers(cfg *Config) {
+	const key = "reminders.dm_answers"
+	answers := map[string]bool{}
+	var list []string
+	for _, o := range cfg.Poll.Options {
+		answers[strings.ToLower(o.Answer)] = true
+		list = append(list, strconv.Quote(o.Answer))
+	}
+	if !d.set(key) {
+		// The default is whichever of yes and maybe the options give.
+		var kept []string
+		for _, a := range cfg.Reminders.DMAnswers {
+			if answers[strings.ToLower(a)] {
+				kept = append(kept, a)
+			}
+		}
+		cfg.Reminders.DMAnswers = kept // none left: Warnings says so
+		return
+	}
+	if len(cfg.Reminders.DMAnswers) == 0 && cfg.Reminders.DM {
+		d.errorf(d.lines[key], key, "is empty, so reminder DMs would go to nobody: list answers of poll.options (%s), or set reminders.dm to false", strings.Join(list, ", "))
+	}
+	seen := map[string]string{}
+	for i, a := range cfg.Reminders.DMAnswers {
+		ikey := index(key, i)
+		switch l := strings.ToLower(a); {
+		case !d.set(ikey):
+		case !answers[l]:
+			d.errorf(d.lines[ikey], ikey, "%q is not an answer of poll.options (%s)", a, strings.Join(list, ", "))
+		case seen[l] != "":
+			d.errorf(d.lines[ikey], ikey, "%q is already listed as %s", a, seen[l])
+		default:
+			seen[l] = ikey
+		}
+	}
+}
+
+// closeAt checks that poll.close_at names a deadline of the file.
+func (d *decoder) closeAt(cfg *Config) {
+	const key = "poll.close_at"
+	var names []string
+	for _, dl := range cfg.Deadlines {
+		if strings.EqualFold(dl.Name, cfg.Poll.CloseAt) {
+			return
+		}
+		names = append(names, strconv.Quote(dl.Name))
+	}
+	if len(names) == 0 {
+		d.errorf(d.lines[key], key, "%q names no deadline: there are none under deadlines", cfg.Poll.CloseAt)
+		return
+	}
+	d.errorf(d.lines[key], key, "%q names no deadline; the deadlines are %s", cfg.Poll.CloseAt, strings.Join(names, ", "))
+}
+
+// CloseAt is when poll.close_at closes the poll: the end of its deadline's day in the zone, and the
+// deadline's name; zero if close_at is not set.
+func (c *Config) CloseAt() (time.Time, string) {
+	if c.Poll.CloseAt == "" {
+		return time.Time{}, ""
+	}
+	for _, dl := range c.Deadlines {
+		if strings.EqualFold(dl.Name, c.Poll.CloseAt) {
+			return dl.Date.AddDays(1).In(c.Timezone), dl.Name
+		}
+	}
+	return time.Time{}, ""
+}

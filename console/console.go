@@ -106,6 +106,10 @@ type session struct {
 	cfg   *config.Config
 	clock *clock
 	user  slackemu.User
+	// form is the modal being filled in at the prompt, field by field (see surfaces.go); seen are the
+	// modals already offered. Both belong to the loop's goroutine.
+	form *form
+	seen map[string]bool
 }
 
 // clock is the console's time: the real clock plus an offset that `clock` moves, shared by the
@@ -326,6 +330,9 @@ func (s *session) printf(format string, args ...any) {
 // prompt, and draws it again under anything printed while it waits.
 func (s *session) prompt() {
 	p := s.user.Name + "> "
+	if s.form != nil {
+		p = s.form.prompt()
+	}
 	if s.term != nil {
 		s.term.SetPrompt(p)
 		return
@@ -411,12 +418,20 @@ const consoleHelp = `console commands:
   react :emoji:        react to the current poll as the current user (:white_check_mark:, :thinking_face:, :x:)
   unreact :emoji:      take that reaction back
   reactions            the reactions on the current poll
-  click LABEL          press the button labelled LABEL on the current poll (click maybe), or on
-                       the bot's last reply to you (click Forget my click)
+  click LABEL          press the button labelled LABEL on the current poll (click maybe), on
+                       the bot's last reply to you (click Forget my click), or on your Home
+                       (click Add a deadline; click Details pay when several say Details)
   clock                show the emulated time
   clock +1d | +3h      move the emulated clock forward (d, h, m)
   clock 2026-12-14T09:00  set it (in the configured time zone)
-  remind               run the reminder job now, at the emulated time
+  remind               run the reminder job now, at the emulated time (each person's DMs wait for
+                       the schedule's time in their own zone)
+  tz                   each person's time zone and local time
+  tz NAME ZONE         set a person's Slack time zone (tz bob Asia/Tokyo)
+  home                 open your App Home (your answers, deadlines, reminders; admins: poll controls)
+  shortcut             run the global shortcut "Post the internship poll" (admins)
+                       a form (modal) that opens is filled in at the prompt, field by field;
+                       "cancel" closes it
   as NAME              become another person (admins: %s; not: %s)
   who                  list the people
   help                 this text
@@ -424,11 +439,19 @@ const consoleHelp = `console commands:
 `
 
 func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
+	if s.form != nil {
+		return false, s.fill(ctx, line)
+	}
 	fields := strings.Fields(line)
 	if len(fields) == 0 {
 		return false, nil
 	}
+	defer s.offerModal(ctx, fields[0])
 	switch {
+	case fields[0] == "home":
+		return false, s.home(ctx)
+	case fields[0] == "shortcut":
+		return false, s.shortcut(ctx)
 	case strings.HasPrefix(fields[0], "/"):
 		cmd, text, _ := strings.Cut(line, " ")
 		return false, s.slash(ctx, cmd, strings.TrimSpace(text))
@@ -466,12 +489,15 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		s.printf("  the time is %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 2006 15:04 MST"))
 	case fields[0] == "remind":
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := s.bot.Reminders().Run(rctx)
+		rep, err := s.bot.Reminders().RunReport(rctx)
 		cancel()
 		if err != nil {
 			return false, err
 		}
-		s.printf("  reminder job ran at %s\n", s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 15:04 MST"))
+		s.printf("  reminder job ran at %s: %d deadline(s) due here, %d posted, %d DM(s) sent (%d nudges)\n",
+			s.clock.Now().In(s.cfg.Timezone).Format("Mon Jan 2 15:04 MST"), len(rep.Due), len(rep.Posted), rep.DMsSent, rep.Nudged)
+	case fields[0] == "tz":
+		return false, s.tz(fields[1:])
 	case fields[0] == "reactions":
 		ts := s.currentPoll(ctx)
 		if ts == "" {
@@ -498,6 +524,46 @@ func (s *session) do(ctx context.Context, line string) (quit bool, err error) {
 		return false, fmt.Errorf("unknown command %q; try: help", fields[0])
 	}
 	return false, nil
+}
+
+// tz lists the people's time zones, or sets one person's (as their Slack profile would).
+func (s *session) tz(args []string) error {
+	switch len(args) {
+	case 0:
+		now := s.clock.Now()
+		for _, p := range s.people {
+			zone := p.TZ
+			if zone == "" {
+				zone = "UTC"
+			}
+			loc, err := time.LoadLocation(zone)
+			if err != nil {
+				loc = time.UTC
+			}
+			s.printf("  @%s  %s  %s\n", p.Name, zone, now.In(loc).Format("Mon Jan 2 15:04 MST"))
+		}
+		return nil
+	case 2:
+		name := strings.TrimPrefix(args[0], "@")
+		if _, err := time.LoadLocation(args[1]); err != nil || args[1] == "" || args[1] == "Local" {
+			return fmt.Errorf("unknown time zone %q; use an IANA name like Asia/Tokyo", args[1])
+		}
+		for i, p := range s.people {
+			if p.Name == name {
+				p.TZ = args[1]
+				s.people[i] = p
+				s.emu.AddUser(p)
+				if s.user.ID == p.ID {
+					s.user = p
+				}
+				s.printf("  @%s is now in %s\n", p.Name, p.TZ)
+				return nil
+			}
+		}
+		return fmt.Errorf("no one is called %q; try: who", name)
+	default:
+		return errors.New("usage: tz, or tz NAME ZONE (like tz bob Asia/Tokyo)")
+	}
 }
 
 func (s *session) slash(ctx context.Context, cmd, text string) error {
@@ -549,8 +615,12 @@ func (s *session) react(ctx context.Context, name string, add bool) error {
 // click presses the current user's button labelled label: on the current poll, else on the newest
 // ephemeral reply with buttons the bot showed them in the channel.
 func (s *session) click(ctx context.Context, label string) error {
+	_, hasHome := s.emu.HomeView(s.user.ID)
 	ts := s.currentPoll(ctx)
 	if ts == "" {
+		if hasHome {
+			return s.clickHome(ctx, label)
+		}
 		return errNoPoll
 	}
 	where := []string{ts}
@@ -577,6 +647,12 @@ func (s *session) click(ctx context.Context, label string) error {
 				return err
 			}
 			labels = append(labels, b.Text)
+		}
+	}
+	if hasHome {
+		// Then the buttons of the Home the person opened (see surfaces.go).
+		if err := s.clickHome(ctx, label); !errors.Is(err, errNoHomeButton) {
+			return err
 		}
 	}
 	if len(labels) == 0 {
@@ -657,6 +733,9 @@ var mention = regexp.MustCompile(`<([@#])([A-Z0-9]+)(\|[^>]*)?>`)
 var link = regexp.MustCompile(`<(https?://[^|>]+)\|([^>]+)>`)
 
 // names turns <@U0ALICE> into @alice, <#C0INTERN> into #internship and <URL|text> into text (URL).
+// dateToken is Slack's <!date^UNIX^FORMAT|fallback>; the console shows the fallback.
+var dateToken = regexp.MustCompile(`<!date\^[0-9]+\^[^|>]*\|([^>]*)>`)
+
 func (s *session) names(text string) string {
 	text = mention.ReplaceAllStringFunc(text, func(m string) string {
 		sub := mention.FindStringSubmatch(m)
@@ -676,27 +755,33 @@ func (s *session) names(text string) string {
 		}
 		return "@" + sub[2]
 	})
+	text = dateToken.ReplaceAllString(text, "$1")
 	text = link.ReplaceAllString(text, "$2 ($1)")
 	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
 }
 
 // Flatten renders Block Kit JSON as plain text: headers underlined, sections as paragraphs, context
-// in brackets, dividers as rules. Unknown blocks are skipped.
+// in brackets, dividers as rules, buttons as [label]. Unknown blocks are skipped.
 func Flatten(blocks json.RawMessage) string {
 	if len(blocks) == 0 {
 		return ""
 	}
+	type text struct {
+		Text string `json:"text"`
+	}
 	var bs []struct {
-		Type string `json:"type"`
-		Text *struct {
-			Text string `json:"text"`
-		} `json:"text"`
-		Fields []struct {
-			Text string `json:"text"`
-		} `json:"fields"`
-		Elements []struct {
-			Text string `json:"text"`
-		} `json:"elements"`
+		Type      string            `json:"type"`
+		Text      *text             `json:"text"`
+		Fields    []text            `json:"fields"`
+		Elements  []json.RawMessage `json:"elements"`
+		Accessory *struct {
+			Type string `json:"type"`
+			Text text   `json:"text"`
+		} `json:"accessory"`
+		Label   *text `json:"label"`
+		Element *struct {
+			Type string `json:"type"`
+		} `json:"element"`
 	}
 	if err := json.Unmarshal(blocks, &bs); err != nil {
 		return ""
@@ -710,17 +795,40 @@ func Flatten(blocks json.RawMessage) string {
 			}
 		case "section":
 			if b.Text != nil {
-				sb.WriteString(b.Text.Text + "\n")
+				sb.WriteString(b.Text.Text)
+				if b.Accessory != nil && b.Accessory.Type == "button" {
+					sb.WriteString("  [" + b.Accessory.Text.Text + "]")
+				}
+				sb.WriteString("\n")
 			}
 			for _, f := range b.Fields {
 				sb.WriteString(f.Text + "\n")
 			}
 		case "context":
 			parts := make([]string, 0, len(b.Elements))
-			for _, e := range b.Elements {
-				parts = append(parts, e.Text)
+			for _, raw := range b.Elements {
+				var e text
+				if json.Unmarshal(raw, &e) == nil {
+					parts = append(parts, e.Text)
+				}
 			}
 			sb.WriteString("(" + strings.Join(parts, " ") + ")\n")
+		case "actions":
+			var labels []string
+			for _, raw := range b.Elements {
+				var e struct {
+					Type string `json:"type"`
+					Text text   `json:"text"`
+				}
+				if json.Unmarshal(raw, &e) == nil && e.Type == "button" {
+					labels = append(labels, "["+e.Text.Text+"]")
+				}
+			}
+			sb.WriteString(strings.Join(labels, " ") + "\n")
+		case "input":
+			if b.Label != nil && b.Element != nil {
+				sb.WriteString(b.Label.Text + ": ____ (" + b.Element.Type + ")\n")
+			}
 		case "divider":
 			sb.WriteString(strings.Repeat("─", 40) + "\n")
 		}

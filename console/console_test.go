@@ -136,6 +136,26 @@ func TestConsole(t *testing.T) {
 	d.quit()
 }
 
+// TestConsoleZones: a person's own morning, set with tz, and the clock and remind that show it.
+func TestConsoleZones(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.wait("start", "You are @alice")
+	d.say("help", "tz NAME ZONE")
+	d.say("/internship poll", "Posted the poll")
+	d.say("react :white_check_mark:", "*yes* 1")
+	d.say("as bob")
+	d.say("react :thinking_face:", "*maybe* 1")
+	d.say("as alice")
+	d.say("/internship deadline add 2026-12-15 Application deadline", "Added *Application deadline*")
+	d.say("tz bob Pacific/Kiritimati", "@bob is now in Pacific/Kiritimati")
+	d.say("tz mars Mars/Olympus", "unknown time zone")
+	d.say("clock 2026-12-11T19:00", "Fri Dec 11 2026 19:00 UTC")
+	d.say("tz", "@alice  UTC  Fri Dec 11 19:00 UTC", "@bob  Pacific/Kiritimati  Sat Dec 12 09:00 +14")
+	// Bob's Dec 12 09:00: 3 days left for him; alice's Dec 11 (4 days left) is not a reminder day.
+	d.say("remind", "DM to @bob · internbot", "3 days", "(Tue, Dec 15, 2026)", "0 posted, 1 DM(s) sent")
+	d.quit()
+}
+
 // TestConsoleReactUsage: react or unreact without an emoji says how to use it.
 func TestConsoleReactUsage(t *testing.T) {
 	d := startConsole(t, console.Options{})
@@ -213,6 +233,31 @@ func TestConsoleFollowsConfig(t *testing.T) {
 	got := d.say("remind", "#internship · internbot", "3 days left", "reminder job ran")
 	if strings.Contains(got, "channel_not_found") {
 		t.Errorf("remind: %s", got)
+	}
+	d.quit()
+}
+
+// TestConsoleHome: home shows the current person's Home; its buttons are pressed by label; a modal
+// the bot opens is filled in at the prompt, field by field, with its errors asked again.
+func TestConsoleHome(t *testing.T) {
+	d := startConsole(t, console.Options{})
+	d.wait("start", "You are @alice")
+	d.say("/internship poll", "Posted the poll")
+	d.say("react :white_check_mark:", "*yes* 1")
+	d.say("home", "Home · internbot", "Your answer: *yes*", "[✓ yes] [maybe] [no]", "Admin: *yes* 1",
+		"*Reminder DMs:* on  [Turn reminder DMs off]", "[Add a deadline]")
+	d.say("click Turn reminder DMs off", "*Reminder DMs:* off  [Turn reminder DMs on]")
+	d.say("click Details", "several buttons say")
+	d.say("click Add a deadline", "form · Add a deadline", "Name: ____ (plain_text_input)", "Name> ")
+	d.say("Offer", "Date (YYYY-MM-DD)> ")
+	d.say("2020-01-01", "! Date: 2020-01-01 is in the past", "Date (YYYY-MM-DD)> ")
+	d.say("2026-12-24", "submitted")
+	d.say("home", "Offer", "days left")
+	d.say("/internship deadline add", "form · Add a deadline")
+	d.say("cancel")
+	d.say("as bob")
+	if out := d.say("home", "Home · internbot", "You haven't answered yet.", "Offer"); strings.Contains(out, "Admin:") {
+		t.Errorf("bob sees admin controls:\n%s", out)
 	}
 	d.quit()
 }

@@ -10,7 +10,10 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
@@ -34,14 +37,24 @@ type Store interface {
 	MarkReminderPosted(ctx context.Context, deadline, day, ts string) error
 	MarkReminderFailed(ctx context.Context, deadline, day, reason string) error
 
-	PlanDMs(ctx context.Context, deadline, day string, users []string) (bool, error)
-	DMs(ctx context.Context, deadline, day string) ([]internbot.DM, error)
+	AddDM(ctx context.Context, deadline, day, user string) (internbot.DM, error)
+	DMChannel(ctx context.Context, user string) (string, error)
+	SetDMChannel(ctx context.Context, user, channel string) error
+	ClaimNudgeDay(ctx context.Context, day, by string) (bool, error)
 	MarkDMSending(ctx context.Context, deadline, day, user string) error
 	MarkDMSent(ctx context.Context, deadline, day, user, channel, ts string) error
 	MarkDMFailed(ctx context.Context, deadline, day, user, reason string) error
 	MarkDMUndeliverable(ctx context.Context, deadline, day, user, reason string) error
 
 	RemindersOff(ctx context.Context, user string) (bool, error)
+
+	ClaimLease(ctx context.Context, name, holder string, lease time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
+	OpenPolls(ctx context.Context) ([]internbot.Poll, error)
+	PollByID(ctx context.Context, id int64) (internbot.Poll, error)
+	AddClosing(ctx context.Context, pollID int64, deadline string) (internbot.Closing, error)
+	PendingClosings(ctx context.Context) ([]internbot.Closing, error)
+	MarkClosingPosted(ctx context.Context, pollID int64, ts string) error
 }
 
 // Slack is what the engine needs from Slack. The bot implements it with the Web API client and its
@@ -64,6 +77,20 @@ type Slack interface {
 	IsPublic(ctx context.Context, channel string) (bool, error)
 	// Members is everyone in channel; one it cannot see has none.
 	Members(ctx context.Context, channel string) (map[string]bool, error)
+	// Users is everyone in the workspace the bot can see, by id: their time zones, and who is a bot
+	// or deactivated.
+	Users(ctx context.Context) (map[string]User, error)
+	// ClosePoll closes the poll the way an admin's /internship close does (its message then shows
+	// the final counts) and returns it; closing a closed poll is not an error.
+	ClosePoll(ctx context.Context, id int64) (internbot.Poll, error)
+}
+
+// User is what the engine needs to know about a workspace member.
+type User struct {
+	ID      string
+	TZ      string // IANA zone from their Slack profile; "" if unknown
+	IsBot   bool
+	Deleted bool
 }
 
 // UndeliverableError is a DM Slack refused for good (the person was deactivated, may not be DMed,
@@ -89,6 +116,14 @@ type Message struct {
 	Counts map[string]int
 	Answer string // a DM's recipient's answer on the poll, "" if none
 	Link   string // the poll's permalink, "" if there is none
+	// At is an instant on the deadline's day (noon in the configured zone), for a date token each
+	// reader sees in their own zone.
+	At time.Time
+	// Nudge: a DM to someone in the poll's channel who has not answered it.
+	Nudge bool
+	// Closing: the note posted in a poll's channel when poll.close_at closed it (Deadline names the
+	// deadline, Poll and Counts are the closed poll's).
+	Closing bool
 }
 
 // Metrics receives the engine's counters; the bot's Prometheus metrics implement it.
@@ -109,8 +144,8 @@ type Options struct {
 	Now func() time.Time
 	// Sleep waits between DMs and between retries of an incomplete run; tests may shorten it.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// DMInterval spaces reminder DMs (default 1.2s: conversations.open is a Tier 3 method, about 50
-	// calls a minute, and chat.postMessage allows about one message a second per channel).
+	// DMInterval spaces reminder DMs (default none: the Slack side paces its calls by Slack's rate
+	// tiers and waits out 429s).
 	DMInterval time.Duration
 	Metrics    Metrics // nil: none
 }
@@ -131,6 +166,15 @@ type Engine struct {
 	// so that a run waiting for its turn (behind a DM fan-out's spacing and 429 waits) gives up when
 	// its context ends, which a mutex would not.
 	turn chan struct{}
+
+	mu sync.Mutex
+	// zones are the time zones of the recipients seen so far, by name; the scheduler wakes at the
+	// schedule's time in each of them.
+	zones map[string]*time.Location
+	// scheds is the schedule read in each zone.
+	scheds map[string]cron.Schedule
+	// rescheduled is called when a new zone is seen (the scheduler recomputes its next wake).
+	rescheduled func()
 }
 
 // New checks the options and builds an Engine.
@@ -154,6 +198,8 @@ func New(opts Options) (*Engine, error) {
 		metrics:    opts.Metrics,
 		holder:     holderName(),
 		turn:       make(chan struct{}, 1),
+		zones:      map[string]*time.Location{},
+		scheds:     map[string]cron.Schedule{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -164,9 +210,6 @@ func New(opts Options) (*Engine, error) {
 	}
 	if e.sleep == nil {
 		e.sleep = sleepCtx
-	}
-	if e.dmInterval <= 0 {
-		e.dmInterval = 1200 * time.Millisecond
 	}
 	if e.metrics == nil {
 		e.metrics = noMetrics{}
@@ -241,6 +284,7 @@ type Report struct {
 	Due           []string // deadlines with a reminder today
 	Posted        []string // deadlines whose channel reminder this run posted
 	DMsSent       int
+	Nudged        int               // of DMsSent, nudges to people who had not answered
 	Undeliverable []UndeliverableDM // DMs recorded as failed by this run; they are not tried again
 }
 
@@ -250,8 +294,20 @@ type UndeliverableDM struct {
 }
 
 // RunReport is Run, also saying what the run did. The error is set only when something failed that a
-// later run may get done, or when ctx ended while the run waited for another run of this process.
+// later run may get done, or when ctx ended (the run stopped at a safe point, or while it waited for
+// another run of this process): what it did not reach, a later run does.
 func (e *Engine) RunReport(ctx context.Context) (Report, error) {
+	rep, err := e.run(ctx, false)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("stopped before the run was done: %w", ctx.Err())
+	}
+	return rep, err
+}
+
+// run is one run of the job. A scheduled run (or a catch-up) posts the channel reminder only once the
+// schedule's first time today (in the configured zone) has passed; one run by hand posts it now. In
+// both, each person's DMs wait for the schedule's time in their own zone.
+func (e *Engine) run(ctx context.Context, scheduled bool) (Report, error) {
 	var rep Report
 	select {
 	case e.turn <- struct{}{}:
@@ -259,34 +315,63 @@ func (e *Engine) RunReport(ctx context.Context) (Report, error) {
 	case <-ctx.Done():
 		return rep, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
 	}
-	today := e.Today()
+	now := e.now()
+	today := config.DateOf(now.In(e.cfg.Timezone))
 	ds, err := e.Deadlines(ctx)
 	if err != nil {
 		return rep, err
 	}
 	var errs []error
-	due := 0
+	if err := e.closeDue(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("close the poll: %w", err))
+	}
+	chanDue := !scheduled || dueToday(e.scheduleIn(e.cfg.Timezone), now, e.cfg.Timezone)
 	for _, d := range ds {
 		left := today.DaysUntil(d.Date)
-		if !slices.Contains(e.cfg.Reminders.DaysBefore, left) {
+		if !e.dueOn(today, left) {
 			continue
 		}
-		due++
-		if ctx.Err() != nil {
-			break
-		}
 		rep.Due = append(rep.Due, d.Name)
+		if !chanDue || ctx.Err() != nil {
+			continue
+		}
 		if err := e.remind(ctx, d, today.String(), left, &rep); err != nil {
 			errs = append(errs, fmt.Errorf("reminder for %q: %w", d.Name, err))
 		}
 	}
-	if due == 0 {
+	if e.cfg.Reminders.DM || e.cfg.Reminders.Nudge {
+		if err := e.sendDMs(ctx, now, ds, &rep); err != nil {
+			errs = append(errs, fmt.Errorf("reminder DMs: %w", err))
+		}
+	}
+	if len(rep.Due) == 0 && rep.DMsSent == 0 {
 		// Say so: an operator running `internbot remind` by hand otherwise sees nothing at all.
 		e.log.Info("no reminder is due today", "today", today.String(), "deadlines", len(ds), "days_before", e.cfg.Reminders.DaysBefore)
 	}
 	return rep, errors.Join(errs...)
 }
 
+// dueOn says whether a deadline left days after day gets a reminder on day: left is in days_before,
+// or, with skip_weekends, nothing goes out on a Saturday or Sunday and a Friday also sends what would
+// have fallen on the weekend after it.
+func (e *Engine) dueOn(day config.Date, left int) bool {
+	in := func(n int) bool { return n >= 0 && slices.Contains(e.cfg.Reminders.DaysBefore, n) }
+	if !e.cfg.Reminders.SkipWeekends {
+		return in(left)
+	}
+	switch day.In(time.UTC).Weekday() {
+	case time.Saturday, time.Sunday:
+		return false
+	case time.Friday:
+		return in(left) || in(left-1) || in(left-2)
+	}
+	return in(left)
+}
+
+// noon is an instant on date's day in the configured zone, for the date tokens in messages.
+func (e *Engine) noon(date config.Date) time.Time { return date.In(e.cfg.Timezone).Add(12 * time.Hour) }
+
+// remind posts the deadline's reminder in the channel, once per deadline per local day.
 func (e *Engine) remind(ctx context.Context, d Deadline, day string, left int, rep *Report) error {
 	rem, claimed, err := e.store.ClaimReminder(ctx, d.Name, day, e.cfg.Channel, e.holder, lease)
 	if err != nil {
@@ -300,36 +385,19 @@ func (e *Engine) remind(ctx context.Context, d Deadline, day string, left int, r
 			e.log.Warn("could not release the reminder", "deadline", d.Name, "err", err)
 		}
 	}()
-	// The channel post shows its own channel's poll or a public one (see channelPoll); the DMs are
-	// about the reminders channel's poll, else the newest, and go only to people in its channel.
-	// Nothing is looked up for a post already made.
-	var chanPoll, dmPoll *internbot.Poll
-	if e.cfg.Channel != "" && rem.State != internbot.ReminderPosted {
-		if chanPoll, err = found(e.channelPoll(ctx)); err != nil {
-			return err
-		}
+	if rem.State == internbot.ReminderPosted {
+		return nil // nothing is looked up for a post already made
 	}
-	if e.cfg.Reminders.DM {
-		if dmPoll, err = found(e.dmPoll(ctx)); err != nil {
-			return err
-		}
-	}
-	chanLink, dmLink := e.lazyPermalink(ctx, chanPoll), e.lazyPermalink(ctx, dmPoll)
-	if chanPoll != nil && dmPoll != nil && chanPoll.ID == dmPoll.ID {
-		dmLink = chanLink
-	}
-	var errs []error
 	if e.cfg.Channel == "" {
 		e.log.Warn("no channel in the config: the reminder is not posted", "deadline", d.Name)
-	} else if err := e.postReminder(ctx, rem, d, day, left, chanPoll, chanLink, rep); err != nil {
-		errs = append(errs, err)
+		return nil
 	}
-	if dmPoll != nil {
-		if err := e.sendDMs(ctx, d, day, left, *dmPoll, dmLink, rep); err != nil {
-			errs = append(errs, err)
-		}
+	// The channel post shows its own channel's poll or a public one (see channelPoll).
+	chanPoll, err := found(e.channelPoll(ctx))
+	if err != nil {
+		return err
 	}
-	return errors.Join(errs...)
+	return e.postReminder(ctx, rem, d, day, left, chanPoll, e.lazyPermalink(ctx, chanPoll), rep)
 }
 
 // found turns a lookup's internbot.ErrNotFound into a nil poll.
@@ -370,24 +438,6 @@ func (e *Engine) dmPoll(ctx context.Context) (internbot.Poll, error) {
 		}
 	}
 	return e.store.LatestPoll(ctx)
-}
-
-// onlyMembers keeps the users who are members of channel.
-func (e *Engine) onlyMembers(ctx context.Context, channel string, users []string) ([]string, error) {
-	if len(users) == 0 {
-		return nil, nil
-	}
-	members, err := e.slack.Members(ctx, channel)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, u := range users {
-		if members[u] {
-			out = append(out, u)
-		}
-	}
-	return out, nil
 }
 
 // lazyPermalink is the poll's link, fetched only if something is sent: later ticks the same day cost
@@ -447,7 +497,7 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 			return e.store.MarkReminderPosted(ctx, d.Name, day, ts)
 		}
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, DaysLeft: left, Poll: poll}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, Poll: poll}
 	if poll != nil {
 		var err error
 		if msg.Counts, err = e.store.Counts(ctx, poll.ID); err != nil {
@@ -473,89 +523,190 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 	return e.store.MarkReminderPosted(ctx, d.Name, day, ts)
 }
 
-// dmAnswers are the answers whose people get reminder DMs.
-var dmAnswers = []string{"yes", "maybe"}
+// dmLease names the lease on the DM fan-out: one process sends DMs at a time.
+const dmLease = "reminder-dms"
 
-// sendDMs sends the deadline's DMs for day. The recipients are fixed the first time (a snapshot in the
-// database), each one's progress is recorded, and a DM whose sending was interrupted is looked up
-// before it is sent again: a crash neither repeats nor skips anyone.
-func (e *Engine) sendDMs(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, rep *Report) error {
-	dms, err := e.store.DMs(ctx, d.Name, day)
+// recipient is one person a run may DM: nudge for someone who has not answered the poll.
+type recipient struct {
+	user  string
+	nudge bool
+}
+
+// sendDMs sends each recipient the DMs due on their own local day, once the schedule's time has
+// passed in their zone. Each DM is recorded under (deadline, their day, user) before it is sent, and
+// one whose sending was interrupted is looked up before it is sent again: a crash neither repeats nor
+// skips anyone. The DMs are about the reminders channel's poll, else the newest, and go only to
+// members of its channel.
+func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep *Report) error {
+	if !e.anyDueNear(now, ds) {
+		return nil // no Slack call on the days nothing is due anywhere
+	}
+	poll, err := found(e.dmPoll(ctx))
+	if err != nil || poll == nil {
+		return err
+	}
+	rs, users, err := e.recipients(ctx, *poll)
 	if err != nil {
 		return err
 	}
-	if len(dms) == 0 {
-		answers, err := e.store.Answers(ctx, poll.ID)
-		if err != nil {
-			return err
-		}
-		var users []string
-		for _, a := range answers {
-			if slices.Contains(dmAnswers, strings.ToLower(a.Answer)) {
-				users = append(users, a.User)
-			}
-		}
-		// A DM names the poll and links it: only for people who can still see its channel.
-		if users, err = e.onlyMembers(ctx, poll.Channel, users); err != nil {
-			return err
-		}
-		if _, err := e.store.PlanDMs(ctx, d.Name, day, users); err != nil {
-			return err
-		}
-		if dms, err = e.store.DMs(ctx, d.Name, day); err != nil {
-			return err
-		}
+	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
+		return err
+	} else if !ok {
+		return errLeaseHeld
 	}
+	defer func() {
+		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), dmLease, e.holder); err != nil {
+			e.log.Warn("could not release the DM lease", "err", err)
+		}
+	}()
+	link := e.lazyPermalink(ctx, poll)
 	var errs []error
-	sent := 0
-	for _, dm := range dms {
-		if dm.State == internbot.DMSent || dm.State == internbot.DMFailed {
-			continue
+	for _, r := range rs {
+		loc := e.zoneOf(users, r.user)
+		if !dueToday(e.scheduleIn(loc), now, loc) {
+			continue // not yet their morning
 		}
-		if ctx.Err() != nil {
-			break // a safe point: the next run resumes here
-		}
-		off, err := e.store.RemindersOff(ctx, dm.User)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if off {
-			continue
-		}
-		if sent > 0 {
-			if err := e.sleep(ctx, e.dmInterval); err != nil {
-				break
+		day := config.DateOf(now.In(loc))
+		for _, d := range ds {
+			left := day.DaysUntil(d.Date)
+			if !e.dueOn(day, left) {
+				continue
 			}
-		}
-		if err := e.renewLease(ctx, d, day); err != nil {
-			errs = append(errs, err)
-			break
-		}
-		sent++
-		var undeliverable *UndeliverableError
-		switch err := e.sendDM(ctx, d, day, left, poll, link, dm); {
-		case err == nil:
-			rep.DMsSent++
-		case errors.As(err, &undeliverable) && errors.Is(err, errRecordedUndeliverable):
-			e.metrics.Failed("reminder_dm")
-			e.log.Warn("reminder DM can never be delivered; recorded as failed", "user", dm.User, "deadline", d.Name, "err", err)
-			rep.Undeliverable = append(rep.Undeliverable, UndeliverableDM{Deadline: d.Name, User: dm.User, Reason: undeliverable.Reason})
-		default:
-			e.metrics.Failed("reminder_dm")
-			e.log.Warn("reminder DM not sent; it is tried again at the next run", "user", dm.User, "deadline", d.Name, "err", err)
-			errs = append(errs, fmt.Errorf("DM to %s: %w", dm.User, err))
+			if ctx.Err() != nil {
+				return errors.Join(errs...) // a safe point: the next run resumes here
+			}
+			if err := e.dmOne(ctx, d, day.String(), left, *poll, link, r, rep); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM) error {
+// anyDueNear says whether some deadline is due on a day some zone may be living now: local days
+// are at most two days from the configured zone's.
+func (e *Engine) anyDueNear(now time.Time, ds []Deadline) bool {
+	today := config.DateOf(now.In(e.cfg.Timezone))
+	for k := -2; k <= 2; k++ {
+		day := today.AddDays(k)
+		for _, d := range ds {
+			if e.dueOn(day, day.DaysUntil(d.Date)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// recipients are the people reminder DMs may go to: those whose answer is in dm_answers and, with
+// nudge, the members of the poll's channel who have not answered (not bots, the bot itself or
+// deactivated people), all still in the poll's channel; in user order. users is the workspace's
+// directory (nil if it could not be read: everyone is then in the configured zone, and nobody is
+// nudged until it can be).
+func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipient, map[string]User, error) {
+	answers, err := e.store.Answers(ctx, poll.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	answered := map[string]string{}
+	for _, a := range answers {
+		answered[a.User] = a.Answer
+	}
+	// A DM names the poll and links it: only for people who can still see its channel.
+	members, err := e.slack.Members(ctx, poll.Channel)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, uerr := e.slack.Users(ctx)
+	if uerr != nil {
+		e.log.Warn("no user directory: reminder DMs use the configured zone, and nobody is nudged", "err", uerr)
+		users = nil
+	}
+	var rs []recipient
+	if e.cfg.Reminders.DM {
+		for u, a := range answered {
+			if members[u] && slices.ContainsFunc(e.cfg.Reminders.DMAnswers, func(x string) bool { return strings.EqualFold(x, a) }) {
+				rs = append(rs, recipient{user: u})
+			}
+		}
+	}
+	if e.cfg.Reminders.Nudge && poll.ClosedAt.IsZero() && users != nil {
+		for m := range members {
+			if u, ok := users[m]; ok && !u.IsBot && !u.Deleted && answered[m] == "" {
+				rs = append(rs, recipient{user: m, nudge: true})
+			}
+		}
+	}
+	slices.SortFunc(rs, func(a, b recipient) int { return strings.Compare(a.user, b.user) })
+	for _, r := range rs {
+		e.noteZone(e.zoneOf(users, r.user))
+	}
+	if uerr != nil && e.cfg.Reminders.Nudge {
+		return rs, nil, fmt.Errorf("users: %w", uerr) // DMs go out; the run is retried for the nudges
+	}
+	return rs, users, nil
+}
+
+// dmOne sends r the DM for deadline d on their day, unless it was sent (or can never be) already or
+// they turned reminders off.
+func (e *Engine) dmOne(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, r recipient, rep *Report) error {
+	off, err := e.store.RemindersOff(ctx, r.user)
+	if err != nil || off {
+		return err
+	}
+	dm, err := e.store.AddDM(ctx, d.Name, day, r.user)
+	if err != nil {
+		return err
+	}
+	if dm.State == internbot.DMSent || dm.State == internbot.DMFailed {
+		return nil
+	}
+	if e.dmInterval > 0 && rep.DMsSent+len(rep.Undeliverable) > 0 {
+		if err := e.sleep(ctx, e.dmInterval); err != nil {
+			return nil // stopping: the next run resumes here
+		}
+	}
+	var undeliverable *UndeliverableError
+	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r.nudge); {
+	case err == nil:
+		rep.DMsSent++
+		if r.nudge {
+			rep.Nudged++
+		}
+	case errors.As(err, &undeliverable) && errors.Is(err, errRecordedUndeliverable):
+		e.metrics.Failed("reminder_dm")
+		e.log.Warn("reminder DM can never be delivered; recorded as failed", "user", dm.User, "deadline", d.Name, "err", err)
+		rep.Undeliverable = append(rep.Undeliverable, UndeliverableDM{Deadline: d.Name, User: dm.User, Reason: undeliverable.Reason})
+	default:
+		e.metrics.Failed("reminder_dm")
+		e.log.Warn("reminder DM not sent; it is tried again at the next run", "user", dm.User, "deadline", d.Name, "err", err)
+		return fmt.Errorf("DM to %s: %w", dm.User, err)
+	}
+	return nil
+}
+
+// dmChannel is the DM channel with user: the one stored, else conversations.open's (then stored, so
+// later days skip that Tier 3 call).
+func (e *Engine) dmChannel(ctx context.Context, user string) (string, error) {
+	im, err := e.store.DMChannel(ctx, user)
+	if err != nil || im != "" {
+		return im, err
+	}
+	if im, err = e.slack.OpenDM(ctx, user); err != nil {
+		return "", err
+	}
+	if err := e.store.SetDMChannel(context.WithoutCancel(ctx), user, im); err != nil {
+		e.log.Warn("could not store the DM channel", "user", user, "err", err)
+	}
+	return im, nil
+}
+
+func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM, nudge bool) error {
 	key := Key(d.Name, day, dm.User)
 	im := dm.Channel
 	if im == "" {
 		var err error
-		if im, err = e.slack.OpenDM(ctx, dm.User); err != nil {
+		if im, err = e.dmChannel(ctx, dm.User); err != nil {
 			return e.dmFailed(ctx, d, day, dm.User, err)
 		}
 	}
@@ -573,11 +724,19 @@ func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, p
 	if err := e.store.MarkDMSending(ctx, d.Name, day, dm.User); err != nil {
 		return err
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, DaysLeft: left, To: dm.User, Poll: &poll, Counts: e.finalCounts(ctx, poll)}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, To: dm.User, Poll: &poll,
+		Counts: e.finalCounts(ctx, poll), Nudge: nudge}
 	if a, err := e.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
 		msg.Answer = a.Answer
 	}
 	msg.Link = link()
+	// Renewed right before the post: opening the DM and the checks above may have outlasted the lease
+	// (429 waits), and another process that took it over would send the same DM.
+	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
+		return err
+	} else if !ok {
+		return errLeaseHeld
+	}
 	ts, err := e.slack.Post(ctx, im, msg, key)
 	if err != nil {
 		return e.dmFailed(ctx, d, day, dm.User, err)
@@ -640,4 +799,261 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// zoneOf is user's time zone from the directory, else the configured one.
+func (e *Engine) zoneOf(users map[string]User, user string) *time.Location {
+	tz := users[user].TZ
+	if tz == "" {
+		return e.cfg.Timezone
+	}
+	e.mu.Lock()
+	loc, ok := e.zones[tz]
+	e.mu.Unlock()
+	if ok {
+		return loc
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		e.log.Warn("unknown time zone in a Slack profile; using the configured one", "user", user, "tz", tz)
+		return e.cfg.Timezone
+	}
+	return loc
+}
+
+// noteZone adds loc to the zones the scheduler wakes for.
+func (e *Engine) noteZone(loc *time.Location) {
+	e.mu.Lock()
+	_, seen := e.zones[loc.String()]
+	if !seen {
+		e.zones[loc.String()] = loc
+	}
+	f := e.rescheduled
+	e.mu.Unlock()
+	if !seen && f != nil {
+		f()
+	}
+}
+
+// Zones are the recipients' time zones seen so far, and the configured one, by name.
+func (e *Engine) Zones() []*time.Location {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := []*time.Location{e.cfg.Timezone}
+	for name, loc := range e.zones {
+		if name != e.cfg.Timezone.String() {
+			out = append(out, loc)
+		}
+	}
+	slices.SortFunc(out[1:], func(a, b *time.Location) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// scheduleIn is reminders.schedule read as wall-clock time in loc.
+func (e *Engine) scheduleIn(loc *time.Location) cron.Schedule {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s, ok := e.scheds[loc.String()]; ok {
+		return s
+	}
+	s, err := ParseSchedule(e.cfg.Reminders.Schedule, loc)
+	if err != nil {
+		s, _ = ParseSchedule(config.DefaultSchedule, loc) // config validated it: not reached
+	}
+	e.scheds[loc.String()] = s
+	return s
+}
+
+// closeLease names the lease on closing polls.
+const closeLease = "poll-closing"
+
+// closeDue closes the polls poll.close_at closes once its time has come (a bot that was down then
+// closes them when it runs), and posts each one's closing note in its channel, once: the closing is
+// recorded before the poll is closed, the note carries a metadata key, and an interrupted attempt
+// looks for it before posting again.
+func (e *Engine) closeDue(ctx context.Context, now time.Time) error {
+	at, name := e.cfg.CloseAt()
+	if at.IsZero() {
+		return nil
+	}
+	pending, err := e.store.PendingClosings(ctx)
+	if err != nil {
+		return err
+	}
+	if now.Before(at) && len(pending) == 0 {
+		return nil
+	}
+	if ok, err := e.store.ClaimLease(ctx, closeLease, e.holder, lease); err != nil {
+		return err
+	} else if !ok {
+		return errLeaseHeld
+	}
+	defer func() {
+		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), closeLease, e.holder); err != nil {
+			e.log.Warn("could not release the closing lease", "err", err)
+		}
+	}()
+	if !now.Before(at) {
+		open, err := e.store.OpenPolls(ctx)
+		if err != nil {
+			return err
+		}
+		for _, p := range open {
+			if p.CreatedAt.Before(at) { // a poll posted after the close time is a new one
+				pending = append(pending, internbot.Closing{PollID: p.ID, Deadline: name})
+			}
+		}
+	}
+	var errs []error
+	done := map[int64]bool{}
+	for _, c := range pending {
+		if done[c.PollID] {
+			continue
+		}
+		done[c.PollID] = true
+		if err := e.closeOne(ctx, c, at); err != nil {
+			errs = append(errs, fmt.Errorf("poll %d: %w", c.PollID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time) error {
+	c, err := e.store.AddClosing(ctx, c.PollID, c.Deadline) // counts this attempt at the note
+	if err != nil || c.State == internbot.ReminderPosted {
+		return err
+	}
+	p, err := e.store.PollByID(ctx, c.PollID)
+	if err != nil {
+		return err
+	}
+	if !p.Closed() {
+		if p, err = e.slack.ClosePoll(ctx, p.ID); err != nil {
+			return err
+		}
+		e.log.Info("poll closed by poll.close_at", "poll", p.ID, "channel", p.Channel, "deadline", c.Deadline)
+	}
+	key := fmt.Sprintf("close|%d", p.ID)
+	if c.Attempts > 1 {
+		ts, found, err := e.slack.FindPosted(ctx, p.Channel, key, at.Add(-time.Hour))
+		if err != nil {
+			return fmt.Errorf("check for an earlier closing note: %w", err)
+		}
+		if found {
+			return e.store.MarkClosingPosted(ctx, p.ID, ts)
+		}
+	}
+	counts, err := e.store.Counts(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	date, _ := config.ParseDate(at.In(e.cfg.Timezone).AddDate(0, 0, -1).Format(time.DateOnly))
+	msg := Message{Closing: true, Deadline: c.Deadline, Date: date, At: e.noon(date), Poll: &p, Counts: counts}
+	ts, err := e.slack.Post(ctx, p.Channel, msg, key)
+	if err != nil {
+		return err
+	}
+	return e.store.MarkClosingPosted(context.WithoutCancel(ctx), p.ID, ts)
+}
+
+// NudgeReport is what an admin's nudge did.
+type NudgeReport struct {
+	Deadline string // the deadline the nudges named; "" if there is no upcoming one
+	NoPoll   bool   // there is no open poll to nudge about
+	Already  bool   // a nudge already went out today (the configured zone's day)
+	Sent     int
+	Failed   int // could not be sent (Slack refused, or will retry at no later run)
+}
+
+// Nudge DMs, now, the members of the poll's channel who have not answered it, naming the next
+// deadline: at most once per day (the configured zone's), and never twice to one person for one
+// deadline on their day (a scheduled nudge counts).
+func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
+	var nr NudgeReport
+	select {
+	case e.turn <- struct{}{}:
+		defer func() { <-e.turn }()
+	case <-ctx.Done():
+		return nr, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+	}
+	now := e.now()
+	today := config.DateOf(now.In(e.cfg.Timezone))
+	ds, err := e.Deadlines(ctx)
+	if err != nil {
+		return nr, err
+	}
+	var next *Deadline
+	for i := range ds {
+		if today.DaysUntil(ds[i].Date) >= 0 {
+			next = &ds[i]
+			break
+		}
+	}
+	if next == nil {
+		return nr, nil
+	}
+	nr.Deadline = next.Name
+	poll, err := found(e.dmPoll(ctx))
+	if err != nil {
+		return nr, err
+	}
+	if poll == nil || poll.Closed() {
+		nr.NoPoll = true
+		return nr, nil
+	}
+	members, err := e.slack.Members(ctx, poll.Channel)
+	if err != nil {
+		return nr, err
+	}
+	users, err := e.slack.Users(ctx)
+	if err != nil {
+		return nr, err
+	}
+	answers, err := e.store.Answers(ctx, poll.ID)
+	if err != nil {
+		return nr, err
+	}
+	answered := map[string]bool{}
+	for _, a := range answers {
+		answered[a.User] = true
+	}
+	var undecided []string
+	for m := range members {
+		if u, ok := users[m]; ok && !u.IsBot && !u.Deleted && !answered[m] {
+			undecided = append(undecided, m)
+		}
+	}
+	slices.Sort(undecided)
+	if ok, err := e.store.ClaimNudgeDay(ctx, today.String(), by); err != nil {
+		return nr, err
+	} else if !ok {
+		nr.Already = true
+		return nr, nil
+	}
+	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
+		return nr, err
+	} else if !ok {
+		return nr, errLeaseHeld
+	}
+	defer func() {
+		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), dmLease, e.holder); err != nil {
+			e.log.Warn("could not release the DM lease", "err", err)
+		}
+	}()
+	link := e.lazyPermalink(ctx, poll)
+	var rep Report
+	var errs []error
+	for _, u := range undecided {
+		if ctx.Err() != nil {
+			break
+		}
+		loc := e.zoneOf(users, u)
+		e.noteZone(loc)
+		day := config.DateOf(now.In(loc))
+		if err := e.dmOne(ctx, *next, day.String(), day.DaysUntil(next.Date), *poll, link, recipient{user: u, nudge: true}, &rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	nr.Sent, nr.Failed = rep.Nudged, len(rep.Undeliverable)+len(errs)
+	return nr, errors.Join(errs...)
 }

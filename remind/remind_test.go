@@ -65,6 +65,9 @@ type fakeSlack struct {
 	post func(ctx context.Context, channel string, msg remind.Message) (deliver bool, err error)
 	// openDM, if set, may refuse to open a DM.
 	openDM func(user string) error
+	// users is the workspace directory Users returns; closePoll closes a poll.
+	users     map[string]remind.User
+	closePoll func(id int64) (internbot.Poll, error)
 }
 
 func newFakeSlack() *fakeSlack { return &fakeSlack{calls: map[string]int{}} }
@@ -138,6 +141,22 @@ func (s *fakeSlack) Permalink(_ context.Context, channel, ts string) (string, er
 
 func (s *fakeSlack) IsPublic(context.Context, string) (bool, error) { return true, nil }
 
+func (s *fakeSlack) Users(context.Context) (map[string]remind.User, error) {
+	s.called("users")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users, nil
+}
+
+func (s *fakeSlack) ClosePoll(_ context.Context, id int64) (internbot.Poll, error) {
+	s.called("close")
+	p, err := s.closePoll(id)
+	if errors.Is(err, internbot.ErrPollClosed) {
+		err = nil
+	}
+	return p, err
+}
+
 func (s *fakeSlack) Members(context.Context, string) (map[string]bool, error) {
 	return map[string]bool{yes: true, maybe: true, no: true}, nil
 }
@@ -182,7 +201,9 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := db.ApplyReactions(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: db, store: db, slack: newFakeSlack(), clock: clk, cfg: cfg}
+	fs := newFakeSlack()
+	fs.closePoll = func(id int64) (internbot.Poll, error) { return db.ClosePoll(context.Background(), id) }
+	return &fixture{db: db, store: db, slack: fs, clock: clk, cfg: cfg}
 }
 
 // engine is a new engine (a new process, as far as leases go) on the fixture.
@@ -269,6 +290,27 @@ func TestRun(t *testing.T) {
 		}
 	})
 
+	t.Run("Interrupted", func(t *testing.T) {
+		// Stopped (a signal to `internbot remind`) after the first DM, at the safe point before the
+		// next: the run must not look complete, or an outside scheduler would not run it again.
+		f := newFixture(t)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		f.slack.post = func(_ context.Context, ch string, _ remind.Message) (bool, error) {
+			if ch != channel {
+				cancel()
+			}
+			return true, nil
+		}
+		rep, err := f.engine(t).RunReport(ctx)
+		if rep.DMsSent == 2 {
+			t.Fatal("every DM went out: not the interruption this test means")
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("RunReport = %v with %d of 2 DMs sent, want an error saying it was interrupted", err, rep.DMsSent)
+		}
+	})
+
 	t.Run("NothingDue", func(t *testing.T) {
 		f := newFixture(t)
 		f.clock.Set(day0.AddDate(0, 0, 1)) // 2 days left: not in days_before
@@ -284,6 +326,10 @@ func TestRunLeaseHeldElsewhere(t *testing.T) {
 	f := newFixture(t)
 	day := config.DateOf(day0).String()
 	if _, claimed, err := f.db.ClaimReminder(ctx, deadlineName, day, channel, "another-process", 5*time.Minute); err != nil || !claimed {
+		t.Fatalf("claim = %v, %v", claimed, err)
+	}
+	// It is sending the DMs too.
+	if claimed, err := f.db.ClaimLease(ctx, "reminder-dms", "another-process", 5*time.Minute); err != nil || !claimed {
 		t.Fatalf("claim = %v, %v", claimed, err)
 	}
 	e := f.engine(t)

@@ -74,12 +74,36 @@ func dueToday(s cron.Schedule, now time.Time, loc *time.Location) bool {
 // too (see InFlight), and what is left is recording what happened. stop waits for every job it
 // started to end: each honours its context at every wait (429s, DM spacing, retries), so the wait is
 // bounded by ctx plus one short write, and the caller may close the store when stop returns.
+//
+// The job wakes at the schedule's time in every zone in play (the configured one and each recipient's
+// seen so far: see Wake), and at poll.close_at's time.
 func (e *Engine) Start(ctx context.Context) (stop func(), err error) {
-	sched, err := ParseSchedule(e.cfg.Reminders.Schedule, e.cfg.Timezone)
-	if err != nil {
+	if _, err := ParseSchedule(e.cfg.Reminders.Schedule, e.cfg.Timezone); err != nil {
 		return nil, err
 	}
-	return e.start(ctx, sched), nil
+	return e.start(ctx, engineSchedule{e}), nil
+}
+
+// engineSchedule is the engine's wake-up schedule: see Wake.
+type engineSchedule struct{ e *Engine }
+
+func (s engineSchedule) Next(t time.Time) time.Time { return s.e.Wake(t) }
+
+// Wake is the first time after t at which the job has something to do: the schedule's next time in
+// any zone in play (the configured one and every recipient's seen so far), or poll.close_at's time.
+func (e *Engine) Wake(t time.Time) time.Time {
+	var best time.Time
+	earliest := func(n time.Time) {
+		if !n.IsZero() && n.After(t) && (best.IsZero() || n.Before(best)) {
+			best = n
+		}
+	}
+	for _, loc := range e.Zones() {
+		earliest(e.scheduleIn(loc).Next(t))
+	}
+	at, _ := e.cfg.CloseAt()
+	earliest(at)
+	return best
 }
 
 // start is Start on sched; tests give it a schedule that fires at once.
@@ -90,12 +114,25 @@ func (e *Engine) start(ctx context.Context, sched cron.Schedule) (stop func()) {
 	jobCtx = withAbandon(jobCtx, ctx)
 	l := cronLogger{e.log.With("component", "cron")}
 	c := cron.New(cron.WithLocation(e.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
-	job := c.Schedule(sched, cron.FuncJob(func() { e.tick(jobCtx) }))
+	run := cron.FuncJob(func() { e.tick(jobCtx) })
+	var mu sync.Mutex
+	job := c.Schedule(sched, run)
+	e.mu.Lock()
+	e.rescheduled = func() {
+		// A new zone may wake the job earlier than cron has planned: plan again.
+		mu.Lock()
+		defer mu.Unlock()
+		c.Remove(job)
+		job = c.Schedule(sched, run)
+	}
+	e.mu.Unlock()
 	c.Start()
 	e.log.Info("reminders scheduled", "schedule", e.cfg.Reminders.Schedule, "timezone", e.cfg.Timezone.String(), "next", c.Entry(job).Next)
 	var catchUp sync.WaitGroup
-	if dueToday(sched, e.now(), e.cfg.Timezone) {
-		// Started after today's run time: catch up once (the bookkeeping skips what was already sent).
+	if e.catchUpOnStart(sched) {
+		// Started after today's run time, or with DMs whose recipients' zones are not known yet, or a
+		// poll to close: run once (the bookkeeping skips what was already sent, and each part waits
+		// for its own time).
 		catchUp.Go(func() {
 			defer e.recoverPanic("reminder_catch_up")
 			e.tick(jobCtx)
@@ -103,9 +140,26 @@ func (e *Engine) start(ctx context.Context, sched cron.Schedule) (stop func()) {
 	}
 	return func() {
 		cancelJobs()
+		e.mu.Lock()
+		e.rescheduled = nil
+		e.mu.Unlock()
 		<-c.Stop().Done()
 		catchUp.Wait()
 	}
+}
+
+// catchUpOnStart says whether the job runs once at start: today's scheduled time has passed, or
+// DMs may be due somewhere (a recipient's morning may come before the configured zone's, and their
+// zones are learnt by a run), or poll.close_at's time has passed.
+func (e *Engine) catchUpOnStart(sched cron.Schedule) bool {
+	now := e.now()
+	if dueToday(sched, now, e.cfg.Timezone) {
+		return true
+	}
+	if at, _ := e.cfg.CloseAt(); !at.IsZero() && !now.Before(at) {
+		return true
+	}
+	return e.cfg.Reminders.DM || e.cfg.Reminders.Nudge
 }
 
 // recoverPanic keeps a panic in a job from ending the process; cron.Recover does this for cron's own
@@ -132,7 +186,7 @@ func (e *Engine) tick(ctx context.Context) {
 	day := e.Today()
 	wait := reminderRetryFirst
 	for attempt := 1; ; attempt++ {
-		err := e.Run(ctx)
+		_, err := e.run(ctx, true)
 		if err == nil {
 			return
 		}

@@ -16,7 +16,7 @@
 // chat.update, chat.delete, chat.getPermalink, reactions.add,
 // reactions.remove, reactions.get, conversations.open,
 // conversations.history, conversations.info, conversations.members,
-// users.info. Replies use Slack's
+// users.info, views.publish, views.open, views.update. Replies use Slack's
 // {"ok":true,...} / {"ok":false,"error":"..."} envelopes with HTTP 200, and
 // the error codes Slack documents for each method (not_authed, invalid_auth,
 // not_allowed_token_type, channel_not_found, not_in_channel, no_text,
@@ -47,6 +47,19 @@
 // EventCallback for hand-made events. The bot's own reactions.add and
 // reactions.remove also produce events to the socket, as in Slack.
 //
+// Views: views.publish keeps one Home tab per user, views.open a modal for
+// the user whose trigger_id it spends, views.update either by view_id or
+// external_id; all three check Slack's view limits (100 blocks, 3,000
+// characters a section, 75 a button label, a modal's 24-character title,
+// submit required with input blocks, unique block and action ids) and
+// answer invalid_arguments, view_too_large, hash_conflict, not_found or
+// user_not_found. OpenHome sends app_home_opened (tab "home", with the
+// current view once one was published); SubmitView and CloseModal send
+// view_submission and view_closed and read a response_action as Slack does
+// (errors must name input blocks); Shortcut sends a global shortcut;
+// ClickView presses a button on a Home or modal; HomeView, Views and
+// OpenModal inspect them.
+//
 // The world is set up with AddUser, AddChannel (Channel.Private hides a
 // channel the bot is not in), SetMember and PostAsUser, and inspected with
 // Messages, Message, Reactions, IMChannel, Calls, Acks and Subscribe.
@@ -59,7 +72,7 @@
 //
 //   - One workspace, one app, one bot; no OAuth, scopes, enterprise grids,
 //     shared channels, files, thread views (conversations.replies), MPIMs,
-//     views, or interactive payload builders (send them with Send).
+//     views.push, or view stacks beyond the newest open modal.
 //   - The bot has no chat:write.public: posting to a public channel it is
 //     not in is not_in_channel. reactions.* do not check membership.
 //   - Events Slack cannot deliver (no socket open) are dropped. Unacked

@@ -221,7 +221,7 @@ func (s *Server) SlashCommand(ctx context.Context, user, channel, command, text 
 			ChannelID: chID, ChannelName: chName, UserID: user, UserName: userName,
 			Command: command, Text: text, APIAppID: s.opts.AppID, IsEnterpriseInstall: "false",
 			ResponseURL: base + "/response/" + s.opts.TeamID + "/" + id,
-			TriggerID:   strconv.FormatInt(now.Unix(), 10) + "." + strconv.FormatUint(s.seq.Add(1), 10) + "." + randomHex(16),
+			TriggerID:   s.NewTriggerID(user), // good for one views.open within 3 s
 		},
 	}
 	sent := time.Now()

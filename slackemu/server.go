@@ -90,9 +90,14 @@ type Server struct {
 	files     map[string]*File
 	calls     map[string]int
 	failures  map[string]*Failure
-	revoked   bool
-	tickets   map[string]struct{}
-	subs      map[*subscriber]struct{}
+	// rateLimited enforces tiers (see EnforceRateLimits); recent are the calls counted per key, and
+	// limited how many were answered 429.
+	rateLimited bool
+	recent      map[string][]time.Time
+	limited     int
+	revoked     bool
+	tickets     map[string]struct{}
+	subs        map[*subscriber]struct{}
 
 	// replyMemo: slash command replies already checked (see replyMemo).
 	replyMemo replyMemo

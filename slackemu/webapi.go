@@ -77,6 +77,7 @@ var methods = map[string]apiHandler{
 	"conversations.info":           (*Server).conversationsInfo,
 	"conversations.members":        (*Server).conversationsMembers,
 	"users.info":                   (*Server).usersInfo,
+	"users.list":                   (*Server).usersList,
 	"views.open":                   (*Server).viewsOpen,
 	"files.getUploadURLExternal":   (*Server).filesGetUploadURLExternal,
 	"files.completeUploadExternal": (*Server).filesCompleteUploadExternal,
@@ -135,7 +136,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	p, perr := readParams(r)
 	handled, lose := s.injectFailure(w, r, method, p.Get("channel"))
-	if handled {
+	if handled || s.overLimit(w, method, p.Get("channel")) {
 		return
 	}
 	if lose {
@@ -877,6 +878,46 @@ func (s *Server) usersInfo(c *call) (apiResult, string) {
 	if !ok {
 		return nil, "user_not_found"
 	}
+	return apiResult{"user": s.userJSON(uc)}, ""
+}
+
+// usersList lists every user a page at a time (limit up to 1,000, as Slack allows), by id, with the
+// same fields as users.info.
+func (s *Server) usersList(c *call) (apiResult, string) {
+	limit := 100
+	if v := c.p.Get("limit"); v != "" && v != "0" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, "invalid_limit"
+		}
+		limit = min(n, 1000)
+	}
+	skip, code := pageCursor(c.p, "user:")
+	if code != "" {
+		return nil, code
+	}
+	s.mu.Lock()
+	all := make([]User, 0, len(s.users))
+	for _, u := range s.users {
+		all = append(all, *u)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b User) int { return strings.Compare(a.ID, b.ID) })
+	all = all[min(skip, len(all)):]
+	next := ""
+	if len(all) > limit {
+		all = all[:limit]
+		next = nextCursor("user:", skip+limit)
+	}
+	members := make([]map[string]any, len(all))
+	for i, u := range all {
+		members[i] = s.userJSON(u)
+	}
+	return apiResult{"members": members, "cache_ts": s.Now().Unix(), "response_metadata": map[string]any{"next_cursor": next}}, ""
+}
+
+// userJSON is a user object as users.info and users.list give it.
+func (s *Server) userJSON(uc User) map[string]any {
 	tzLabel, tzOffset := uc.TZ, 0
 	if loc, err := time.LoadLocation(uc.TZ); err == nil {
 		name, off := s.Now().In(loc).Zone()
@@ -901,7 +942,7 @@ func (s *Server) usersInfo(c *call) (apiResult, string) {
 		user["profile"].(map[string]any)["bot_id"] = s.opts.BotID
 		user["profile"].(map[string]any)["api_app_id"] = s.opts.AppID
 	}
-	return apiResult{"user": user}, ""
+	return user
 }
 
 // discardResponse swallows a response that LoseResponse will never send.

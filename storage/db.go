@@ -148,6 +148,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}
+	// A WAL left by a process that did not close (a crash, a kill, or another process such as
+	// Litestream keeping the file open) may hold frames from before a ForgetUser whose scrub was still
+	// pending: truncate it as that process would have.
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		db.scrub.Store(true)
+	}
 	if db.db, err = sql.Open(driverName, dsn); err != nil {
 		return nil, fmt.Errorf("open db %s: %w", path, err)
 	}

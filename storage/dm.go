@@ -146,3 +146,100 @@ func (db *DB) updateDM(ctx context.Context, op, deadline, day, user string, refu
 	}
 	return nil
 }
+
+// AddDM records the DM for (deadline, day, user) as pending unless it is already recorded, and
+// returns its bookkeeping. day is the recipient's own local day, so the key makes a DM exactly-once
+// per person per deadline per their day.
+func (db *DB) AddDM(ctx context.Context, deadline, day, user string) (internbot.DM, error) {
+	if deadline == "" || user == "" {
+		return internbot.DM{}, fmt.Errorf("add dm: empty deadline or user: %w", internbot.ErrInvalid)
+	}
+	if err := validDay(day); err != nil {
+		return internbot.DM{}, fmt.Errorf("add dm: %w", err)
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return internbot.DM{}, fmt.Errorf("add dm: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO dms (deadline, day, user_id, state, updated_at) VALUES (?, ?, ?, 'pending', ?)
+		ON CONFLICT DO NOTHING`, deadline, day, user, tx.nowText); err != nil {
+		return internbot.DM{}, fmt.Errorf("add dm: %w", err)
+	}
+	var d internbot.DM
+	if err := tx.QueryRowContext(ctx, `
+		SELECT deadline, day, user_id, state, channel, ts, last_error, attempts
+		FROM dms WHERE deadline = ? AND day = ? AND user_id = ?`, deadline, day, user).
+		Scan(&d.Deadline, &d.Day, &d.User, &d.State, &d.Channel, &d.TS, &d.LastError, &d.Attempts); err != nil {
+		return internbot.DM{}, fmt.Errorf("add dm: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internbot.DM{}, fmt.Errorf("add dm: %w", err)
+	}
+	return d, nil
+}
+
+// DMChannel is the DM channel id stored for user, "" if none is.
+func (db *DB) DMChannel(ctx context.Context, user string) (string, error) {
+	var ch string
+	err := db.db.QueryRowContext(ctx, `SELECT channel FROM dm_channels WHERE user_id = ?`, user).Scan(&ch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	} else if err != nil {
+		return "", fmt.Errorf("dm channel: %w", err)
+	}
+	return ch, nil
+}
+
+// SetDMChannel stores the DM channel id conversations.open gave for user; "" forgets it.
+func (db *DB) SetDMChannel(ctx context.Context, user, channel string) error {
+	if user == "" {
+		return fmt.Errorf("set dm channel: empty user: %w", internbot.ErrInvalid)
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return fmt.Errorf("set dm channel: %w", err)
+	}
+	defer tx.Rollback()
+	if channel == "" {
+		_, err = tx.ExecContext(ctx, `DELETE FROM dm_channels WHERE user_id = ?`, user)
+	} else {
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO dm_channels (user_id, channel, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET channel = excluded.channel, updated_at = excluded.updated_at`,
+			user, channel, tx.nowText)
+	}
+	if err != nil {
+		return fmt.Errorf("set dm channel: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set dm channel: %w", err)
+	}
+	return nil
+}
+
+// ClaimNudgeDay records that an admin's nudge went out on day; false if one already did.
+func (db *DB) ClaimNudgeDay(ctx context.Context, day, by string) (bool, error) {
+	if err := validDay(day); err != nil {
+		return false, fmt.Errorf("claim nudge day: %w", err)
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return false, fmt.Errorf("claim nudge day: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `INSERT INTO nudges (day, by_user, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		day, by, tx.nowText)
+	if err != nil {
+		return false, fmt.Errorf("claim nudge day: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim nudge day: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("claim nudge day: %w", err)
+	}
+	return n == 1, nil
+}

@@ -156,3 +156,88 @@ func TestForgetScrubWaitsForReaders(t *testing.T) {
 		t.Errorf("the user id is in the WAL %d times after the scrub", n)
 	}
 }
+
+// TestForgetScrubSurvivesACrash: a scrub still pending (a reader blocked the TRUNCATE) when the process
+// dies is not lost with it: the WAL it leaves, with frames from before the forget, is truncated by the
+// next process.
+func TestForgetScrubSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.db")
+	db, err := Open(ctx, path, func(db *DB) { db.checkpointTicks = make(chan time.Time) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const who = "U0SCRUBME"
+	if err := db.SetRemindersOff(ctx, who, true); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	rtx, err := reader.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rtx.Rollback()
+	var n int
+	if err := rtx.QueryRow(`SELECT count(*) FROM prefs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ForgetUser(ctx, who); err != nil {
+		t.Fatal(err)
+	}
+	if !db.scrub.Load() {
+		t.Fatal("the scrub is not pending although a reader blocked the TRUNCATE: not the test this means")
+	}
+	// The crash: the files as they are on disk now, opened by a new process.
+	crashed := filepath.Join(dir, "crashed.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walHits := func() int {
+		b, err := os.ReadFile(crashed + "-wal")
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		return bytes.Count(b, []byte(who))
+	}
+	if walHits() == 0 {
+		t.Fatal("the user is not in the crashed WAL: not the test this means")
+	}
+	// Another process keeps the file open across the restart (Litestream does, with a read
+	// transaction most of the time), so the WAL is not checkpointed and removed with the last close.
+	other, err := sql.Open("sqlite3", "file:"+crashed+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	otx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := otx.QueryRow(`SELECT count(*) FROM prefs`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	ticks := make(chan time.Time)
+	db2, err := Open(ctx, crashed, func(db *DB) { db.checkpointTicks = ticks })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	otx.Rollback() // the other process moves on, keeping its connection
+	ticks <- time.Time{}
+	ticks <- time.Time{} // the first tick has been handled
+	if n := walHits(); n != 0 {
+		t.Errorf("the user id is in the WAL %d times after the restart's first checkpoint", n)
+	}
+}

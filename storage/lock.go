@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -24,8 +25,19 @@ type RunLock struct {
 	f *os.File
 }
 
-// LockPath is the lock file of the database at path.
-func LockPath(path string) string { return path + ".lock" }
+// LockPath is the lock file of the database at path. Every spelling of the same file (relative, through
+// a symbolic link) has the same lock file, or two bots could serve one database.
+func LockPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		} else if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+			path = filepath.Join(dir, filepath.Base(path)) // the database does not exist yet
+		}
+	}
+	return path + ".lock"
+}
 
 // LockRun takes the run lock of the database at path without waiting. If another process holds it, the
 // error wraps ErrLocked and names the holder (host, pid, since when).

@@ -56,6 +56,37 @@ func (db *DB) CreatePoll(ctx context.Context, p internbot.Poll) (internbot.Poll,
 	return p, nil
 }
 
+// ReplacePoll stores a new poll as its channel's current one: in the same transaction it closes the
+// channel's polls still open, and returns them closed. A channel has one current poll; two commands
+// racing, or a close that failed after the create, would otherwise leave two counting side by side.
+func (db *DB) ReplacePoll(ctx context.Context, p internbot.Poll) (internbot.Poll, []internbot.Poll, error) {
+	if err := validatePoll(p); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	defer tx.Rollback()
+	open, err := findPolls(ctx, tx, `channel = ? AND closed_at IS NULL`, p.Channel)
+	if err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET closed_at = ? WHERE channel = ? AND closed_at IS NULL`, tx.nowText, p.Channel); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if err := createPoll(ctx, tx, &p); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internbot.Poll{}, nil, fmt.Errorf("replace poll: %w", err)
+	}
+	for i := range open {
+		open[i].ClosedAt = tx.now
+	}
+	return p, open, nil
+}
+
 func createPoll(ctx context.Context, tx *tx, p *internbot.Poll) error {
 	p.Options = slices.Clone(p.Options)
 	if p.CreatedAt.IsZero() {
@@ -161,6 +192,40 @@ func (db *DB) ClosePoll(ctx context.Context, id int64) (internbot.Poll, error) {
 		return internbot.Poll{}, fmt.Errorf("close poll %d: %w", id, err)
 	}
 	p.ClosedAt = tx.now
+	return p, nil
+}
+
+// ReopenPoll opens a closed poll again, so reactions on it count once more. Only a channel's newest
+// poll can be reopened: when a newer poll has replaced it, the poll stays closed and the error wraps
+// ErrSuperseded (a channel has one current poll, and two open ones would split the answers).
+// Reopening an open poll returns it unchanged.
+func (db *DB) ReopenPoll(ctx context.Context, id int64) (internbot.Poll, error) {
+	tx, err := db.beginTx(ctx)
+	if err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	p, err := findPoll(ctx, tx, `id = ?`, id)
+	if err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if !p.Closed() {
+		return p, nil
+	}
+	var newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM polls WHERE channel = ?`, p.Channel).Scan(&newest); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if newest != id {
+		return p, fmt.Errorf("reopen poll %d: %w", id, internbot.ErrSuperseded)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE polls SET closed_at = NULL WHERE id = ?`, id); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return internbot.Poll{}, fmt.Errorf("reopen poll %d: %w", id, err)
+	}
+	p.ClosedAt = time.Time{}
 	return p, nil
 }
 

@@ -151,3 +151,95 @@ func TestPolls(t *testing.T) {
 		}
 	}
 }
+
+func TestReopenPoll(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		p, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "1.000001", Options: testOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClosePoll(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReopenPoll(ctx, p.ID)
+		if err != nil || got.Closed() || got.ID != p.ID {
+			t.Fatalf("ReopenPoll = %+v, %v; want it open", got, err)
+		}
+		open, err := db.OpenPolls(ctx)
+		if err != nil || len(open) != 1 || open[0].ID != p.ID {
+			t.Fatalf("OpenPolls = %+v, %v", open, err)
+		}
+		// Reopening an open poll changes nothing and is not an error.
+		if again, err := db.ReopenPoll(ctx, p.ID); err != nil || again.Closed() {
+			t.Errorf("second ReopenPoll = %+v, %v", again, err)
+		}
+	})
+
+	t.Run("ErrSuperseded", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		old, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "1.000001", Options: testOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ClosePoll(ctx, old.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C1", TS: "2.000001", Options: testOptions}); err != nil {
+			t.Fatal(err)
+		}
+		// A poll in another channel does not supersede it.
+		if _, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C2", TS: "3.000001", Options: testOptions}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.ReopenPoll(ctx, old.ID)
+		if !errors.Is(err, internbot.ErrSuperseded) || !got.Closed() {
+			t.Fatalf("ReopenPoll(old) = %+v, %v; want it closed and ErrSuperseded", got, err)
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		if _, err := db.ReopenPoll(ctx, 99); !errors.Is(err, internbot.ErrNotFound) {
+			t.Errorf("ReopenPoll(99) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestReplacePoll: a new poll becomes its channel's only open one, in one transaction: the channel's
+// open polls are closed and returned; other channels' polls are left alone.
+func TestReplacePoll(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t)
+	old1, old2 := mustCreatePoll(t, db), mustCreatePoll(t, db) // two open ones in C1, as a race once left
+	other, err := db.CreatePoll(ctx, internbot.Poll{Channel: "C2", TS: "1700000001.000001", Question: "q", Options: testOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, closed, err := db.ReplacePoll(ctx, internbot.Poll{Channel: "C1", TS: "1700000002.000001", Question: "q", Options: testOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(closed) != 2 || closed[0].ID != old1.ID || closed[1].ID != old2.ID || !closed[0].Closed() || !closed[1].Closed() {
+		t.Errorf("closed = %+v, want polls %d and %d, closed", closed, old1.ID, old2.ID)
+	}
+	open, err := db.OpenPolls(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, o := range open {
+		ids = append(ids, o.ID)
+	}
+	if want := []int64{other.ID, p.ID}; !slices.Equal(ids, want) {
+		t.Errorf("open polls = %v, want %v", ids, want)
+	}
+	if _, _, err := db.ReplacePoll(ctx, internbot.Poll{Channel: "C1", TS: "1700000002.000001", Question: "q", Options: testOptions}); !errors.Is(err, internbot.ErrDuplicate) {
+		t.Errorf("the same message again: %v, want ErrDuplicate", err)
+	}
+	if open, _ := db.OpenPolls(ctx); len(open) != 2 {
+		t.Errorf("a failed replace closed polls: %d open, want 2", len(open))
+	}
+}

@@ -591,7 +591,7 @@ func (db *DB) ForgetUser(ctx context.Context, user string) error {
 }
 
 func forgetUser(ctx context.Context, tx *tx, user string) error {
-	for _, table := range []string{"reaction_facts", "reaction_events", "poll_clicks", "click_events", "answers", "prefs", "dms"} {
+	for _, table := range []string{"reaction_facts", "reaction_events", "poll_clicks", "click_events", "answers", "prefs", "dms", "dm_channels"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = ?`, user); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}

@@ -142,7 +142,9 @@ func TestNoDatabaseBeforeSlackAnswers(t *testing.T) {
 func TestLogs(t *testing.T) {
 	emu := startEmulator(t)
 	emu.Fail("auth.test", slackemu.Failure{Status: 500})
-	e := emuEnv(emu, filepath.Join(t.TempDir(), "x.db"))
+	db := filepath.Join(t.TempDir(), "x.db")
+	mustCreateDB(t, db)
+	e := emuEnv(emu, db)
 	var stderr lockedBuffer
 	if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &stderr); err != nil {
 		t.Fatalf("remind: %v\n%s", err, stderr.String())

@@ -132,4 +132,35 @@ func TestContainerRecipe(t *testing.T) {
 			t.Errorf("the README publishes %s on every host interface; use -p 127.0.0.1:…", p[1])
 		}
 	}
+	// The compose recipes too.
+	composes, _ := filepath.Glob("../../deploy/*.yaml")
+	for _, f := range composes {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ports := range regexp.MustCompile(`ports:\s*\[([^\]]*)\]`).FindAllSubmatch(b, -1) {
+			for _, p := range strings.Split(string(ports[1]), ",") {
+				if p = strings.Trim(strings.TrimSpace(p), `"'`); !strings.HasPrefix(p, "127.0.0.1:") {
+					t.Errorf("%s publishes %s on every host interface; use 127.0.0.1:…", filepath.Base(f), p)
+				}
+			}
+		}
+	}
+}
+
+// TestMisconfiguredURLFailsFast: an API URL that can never work (https to a server that speaks plain
+// HTTP, as a wrong scheme in SLACK_API_URL gives) is not a network that is down: the start-up check
+// fails with what is wrong instead of retrying until it is stopped.
+func TestMisconfiguredURLFailsFast(t *testing.T) {
+	emu := startEmulator(t)
+	e := emuEnv(emu, filepath.Join(t.TempDir(), "internbot.db"))
+	e["SLACK_API_URL"] = strings.Replace(e["SLACK_API_URL"], "http://", "https://", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var stderr lockedBuffer
+	err := run(ctx, []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &stderr)
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "HTTP response to HTTPS client") {
+		t.Fatalf("remind = %v (context: %v), want the scheme problem at once\n%s", err, ctx.Err(), stderr.String())
+	}
 }

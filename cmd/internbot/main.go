@@ -345,14 +345,22 @@ func (p *prepared) close() {
 	}
 }
 
-// prepare parses f from args, checks the tokens' form with checkTokens, loads the configuration, asks
-// Slack about the tokens with verify (if not nil), takes the database's run lock if lock is set and
-// opens the database. The caller calls p.close.
-func prepare(ctx context.Context, f *flags, args []string, checkTokens func() error, lock bool, verify func(context.Context, *slog.Logger) error, stderr io.Writer) (*prepared, error) {
+// needs is what a command needs in place before it builds the bot.
+type needs struct {
+	tokens   func() error  // checks the tokens' form
+	client   *slack.Client // asked whether Slack accepts the tokens, before any file is touched
+	appToken bool          // the app-level token too (apps.connections.open)
+	lock     bool          // the run lock: one bot per database
+	existing bool          // the database must exist already (a command that only adds to it)
+}
+
+// prepare parses f from args, checks the tokens' form, loads the configuration, asks Slack about the
+// tokens, takes the database's run lock if asked and opens the database. The caller calls p.close.
+func prepare(ctx context.Context, f *flags, args []string, n needs, stderr io.Writer) (*prepared, error) {
 	if err := f.parse(args); err != nil {
 		return nil, err
 	}
-	if err := checkTokens(); err != nil {
+	if err := n.tokens(); err != nil {
 		return nil, usageError(err)
 	}
 	level, err := f.level()
@@ -364,14 +372,17 @@ func prepare(ctx context.Context, f *flags, args []string, checkTokens func() er
 		return nil, err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}))
-	if verify != nil {
-		// Before the database file (or its lock file) exists: a token Slack refuses leaves nothing behind.
-		if err := verify(ctx, logger); err != nil {
-			return nil, err
+	// Before the database file (or its lock file) exists: a token Slack refuses leaves nothing behind.
+	if err := bot.CheckTokens(ctx, n.client, logger, n.appToken); err != nil {
+		return nil, err
+	}
+	if n.existing {
+		if _, err := os.Stat(f.db); err != nil {
+			return nil, fmt.Errorf("%w (is -db or INTERNBOT_DB the bot's database? `internbot run` creates it)", err)
 		}
 	}
 	var l *storage.RunLock
-	if lock {
+	if n.lock {
 		if l, err = storage.LockRun(f.db); err != nil {
 			return nil, err
 		}
@@ -401,13 +412,13 @@ func runBot(ctx context.Context, env config.Env, args []string, stderr io.Writer
 		defer debug.SetGCPercent(old)
 	}
 	client, clock := slackClient(env)
-	verify := func(ctx context.Context, logger *slog.Logger) error {
-		return bot.CheckTokens(ctx, client, logger, true)
-	}
 	// The run lock: a second bot on the same database would ack events and answer commands for
 	// polls it does not know about.
-	p, err := prepare(ctx, newFlags("run", env, stderr), args, env.ValidateTokens, true, verify, stderr)
+	p, err := prepare(ctx, newFlags("run", env, stderr), args, needs{tokens: env.ValidateTokens, client: client, appToken: true, lock: true}, stderr)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while waiting for Slack: a stop, not a failure
+		}
 		return err
 	}
 	defer p.close()
@@ -465,10 +476,9 @@ func slackClient(env config.Env) (*slack.Client, *bot.SlackClock) {
 // prints what it did. It fails only when something a later run may get done did not get done.
 func remindCmd(ctx context.Context, env config.Env, args []string, stdout, stderr io.Writer) error {
 	client, clock := slackClient(env)
-	verify := func(ctx context.Context, logger *slog.Logger) error {
-		return bot.CheckTokens(ctx, client, logger, false)
-	}
-	p, err := prepare(ctx, newFlags("remind", env, stderr), args, env.ValidateBotToken, false, verify, stderr)
+	// The database must be the bot's: reminders recorded in a new, empty one would be posted again by
+	// the bot, which does not see them.
+	p, err := prepare(ctx, newFlags("remind", env, stderr), args, needs{tokens: env.ValidateBotToken, client: client, existing: true}, stderr)
 	if err != nil {
 		return err
 	}

@@ -266,6 +266,15 @@ func TestRemindCommand(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	os.WriteFile(cfg, []byte("channel: C0INTERN\nreminders:\n  days_before: [3]\ndeadlines:\n  - {name: Apply, date: "+in3+"}\n"), 0o600)
 	e["INTERNBOT_CONFIG"] = cfg
+	// Not the bot's database (none there): reminders recorded in a new one would be posted again by
+	// the bot, which does not see them.
+	if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &lockedBuffer{}); err == nil || !strings.Contains(err.Error(), "internbot run") {
+		t.Fatalf("remind with no database: %v, want a refusal that says run creates it", err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) || len(emu.Messages("C0INTERN")) > 0 {
+		t.Fatalf("remind with no database created it (%v) or posted", err)
+	}
+	mustCreateDB(t, db)
 	for range 2 {
 		if err := run(context.Background(), []string{"internbot", "remind"}, e.get, nil, &bytes.Buffer{}, &lockedBuffer{}); err != nil {
 			t.Fatalf("remind: %v", err)
@@ -389,5 +398,17 @@ func TestRunRaisesGCPercent(t *testing.T) {
 	}
 	if got := gcPercent(); got != 100 {
 		t.Errorf("GC percent after run = %d, want 100", got)
+	}
+}
+
+// mustCreateDB creates the bot's database at path, as `internbot run` does on its first start.
+func mustCreateDB(t *testing.T, path string) {
+	t.Helper()
+	db, err := storage.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

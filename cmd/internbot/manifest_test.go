@@ -64,3 +64,51 @@ func TestManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestSurfaces checks the App Home, interactivity over Socket Mode (no request URL) and the
+// global shortcut the bot handles.
+func TestManifestSurfaces(t *testing.T) {
+	data, err := os.ReadFile("../../manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			AppHome struct {
+				HomeTab bool `yaml:"home_tab_enabled"`
+			} `yaml:"app_home"`
+			Shortcuts []struct {
+				Name, Type, Description string
+				CallbackID              string `yaml:"callback_id"`
+			} `yaml:"shortcuts"`
+		} `yaml:"features"`
+		Settings struct {
+			Events struct {
+				BotEvents []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			Interactivity struct {
+				Enabled    bool   `yaml:"is_enabled"`
+				RequestURL string `yaml:"request_url"`
+			} `yaml:"interactivity"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Features.AppHome.HomeTab {
+		t.Error("app_home.home_tab_enabled is not true")
+	}
+	if !m.Settings.Interactivity.Enabled || m.Settings.Interactivity.RequestURL != "" {
+		t.Errorf("interactivity = %+v; want enabled, with no request URL (Socket Mode)", m.Settings.Interactivity)
+	}
+	if !slices.Contains(m.Settings.Events.BotEvents, "app_home_opened") {
+		t.Error("bot event app_home_opened missing")
+	}
+	ok := false
+	for _, s := range m.Features.Shortcuts {
+		ok = ok || s.Type == "global" && s.CallbackID == "post_poll" && s.Name == "Post the internship poll" && s.Description != ""
+	}
+	if !ok {
+		t.Errorf("global shortcut post_poll missing: %+v", m.Features.Shortcuts)
+	}
+}
