@@ -20,15 +20,36 @@ type ClickStore interface {
 }
 
 // clickPoll is the poll a button belongs to: the message it is on (the poll's own buttons), else the
-// poll id its value carries (the buttons of the ephemeral that confirms an answer).
-func (b *run) clickPoll(in *interaction) (internbot.Poll, bool) {
+// poll id its value carries (the Home's buttons, the ephemeral that confirms an answer), for a member
+// of its channel only. ok false means the person has been told why not.
+func (b *run) clickPoll(ctx context.Context, in *interaction) (internbot.Poll, bool, error) {
 	if p, ok := b.polls.get(in.cb.Container.ChannelID, in.cb.Container.MessageTs); ok {
-		return p, true
+		return p, true, nil
 	}
-	if id, err := strconv.ParseInt(in.action.Value, 10, 64); err == nil {
-		return b.polls.byID(id)
+	p, _, err := b.valuePoll(ctx, in.cb.User.ID, in.action.Value)
+	switch {
+	case errors.Is(err, errNotMember):
+		in.ack(nil)
+		b.refuse(ctx, in, notMemberText)
+		return p, false, nil
+	case errors.Is(err, internbot.ErrNotFound), errors.Is(err, internbot.ErrInvalid):
+		in.ack(nil)
+		b.refuse(ctx, in, "That poll is gone: there is nothing to answer.")
+		return p, false, nil
+	case err != nil:
+		return p, false, err
 	}
-	return internbot.Poll{}, false
+	return p, true, nil
+}
+
+// refuse tells the person why their click did nothing: on the response_url when the button was on a
+// message, else (a Home button has none) in a DM.
+func (b *run) refuse(ctx context.Context, in *interaction, text string) {
+	if in.cb.ResponseURL != "" {
+		b.respondTo(ctx, in, textReply("%s", text))
+		return
+	}
+	b.dm(ctx, in.cb.User.ID, text)
 }
 
 // onPollAnswer stores a click on an option button, then acks: an acked click is on disk. The person
@@ -37,13 +58,12 @@ func (b *run) clickPoll(in *interaction) (internbot.Poll, bool) {
 // where chat.postEphemeral would refuse a person not in the channel), and on the confirming
 // ephemeral's own buttons it replaces that ephemeral instead of stacking another.
 func (b *run) onPollAnswer(ctx context.Context, in *interaction) error {
+	p, ok, err := b.clickPoll(ctx, in)
+	if err != nil || !ok {
+		return err
+	}
 	pos, err := strconv.Atoi(in.arg)
-	p, ok := b.clickPoll(in)
 	switch {
-	case !ok:
-		in.ack(nil)
-		b.respondTo(ctx, in, textReply("That poll is gone: there is nothing to answer."))
-		return nil
 	case err != nil || pos < 0 || pos >= len(p.Options):
 		in.ack(nil)
 		b.log.Warn("poll button with a bad option", "action_id", truncate(in.action.ActionID, 40))
@@ -81,11 +101,9 @@ func (b *run) onPollAnswer(ctx context.Context, in *interaction) error {
 
 // onPollForget withdraws the person's click; their reactions stand.
 func (b *run) onPollForget(ctx context.Context, in *interaction) error {
-	p, ok := b.clickPoll(in)
-	if !ok {
-		in.ack(nil)
-		b.respondTo(ctx, in, textReply("That poll is gone: there is nothing to forget."))
-		return nil
+	p, ok, err := b.clickPoll(ctx, in)
+	if err != nil || !ok {
+		return err
 	}
 	answer, err := b.store.ForgetClick(ctx, p.ID, in.cb.User.ID)
 	switch {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -260,31 +259,6 @@ func (b *run) dm(ctx context.Context, user, text string) {
 	}
 }
 
-// homePoll is the poll a Home button's value names ("<id>" or "<id>/<option>").
-func (b *run) homePoll(ctx context.Context, value string) (internbot.Poll, int, error) {
-	idText, optText, _ := strings.Cut(value, "/")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil {
-		return internbot.Poll{}, 0, fmt.Errorf("home button value %q: %w", value, internbot.ErrInvalid)
-	}
-	opt := -1
-	if optText != "" {
-		if opt, err = strconv.Atoi(optText); err != nil {
-			return internbot.Poll{}, 0, fmt.Errorf("home button value %q: %w", value, internbot.ErrInvalid)
-		}
-	}
-	polls, err := b.store.Polls(ctx)
-	if err != nil {
-		return internbot.Poll{}, 0, err
-	}
-	for _, p := range polls {
-		if p.ID == id {
-			return p, opt, nil
-		}
-	}
-	return internbot.Poll{}, 0, fmt.Errorf("poll %d: %w", id, internbot.ErrNotFound)
-}
-
 func (b *run) onHomeRemind(ctx context.Context, in *interaction) error {
 	off := in.action.Value == "off"
 	if err := b.store.SetRemindersOff(ctx, in.cb.User.ID, off); err != nil {
@@ -323,15 +297,23 @@ func (b *run) onAdminDeadline(ctx context.Context, in *interaction) error {
 }
 
 // adminPollAction is a Home button an admin presses on one of the polls it lists (its value is the
-// poll's id): acked at once, refused to non-admins, then fn on the poll.
+// poll's id): acked at once, refused to non-admins and to admins not in the poll's channel (a stale
+// Home, a forged value), then fn on the poll.
 func adminPollAction(fn func(b *run, ctx context.Context, in *interaction, p internbot.Poll) error) func(*run, context.Context, *interaction) error {
 	return func(b *run, ctx context.Context, in *interaction) error {
 		in.ack(nil)
 		if !b.requireAdmin(ctx, in, "") {
 			return nil
 		}
-		p, _, err := b.homePoll(ctx, in.action.Value)
-		if err != nil {
+		p, _, err := b.valuePoll(ctx, in.cb.User.ID, in.action.Value)
+		switch {
+		case errors.Is(err, errNotMember):
+			b.dm(ctx, in.cb.User.ID, notMemberText)
+			return nil
+		case errors.Is(err, internbot.ErrNotFound):
+			b.dm(ctx, in.cb.User.ID, "That poll is gone.")
+			return nil
+		case err != nil:
 			return err
 		}
 		return fn(b, ctx, in, p)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -32,6 +34,53 @@ func (b *Bot) commandPoll(ctx context.Context, user, channel string) (internbot.
 		return members[user], err
 	})
 }
+
+// errNotMember: the person is not in the poll's channel, so it is none of their business.
+var errNotMember = errors.New("not a member of the poll's channel")
+
+// valuePoll is the poll a button's value names ("<id>" or "<id>/<option>"), for user. A value comes
+// from the person's client: a stale Home (they have left the channel since) or a forged payload can
+// name any poll, so it resolves only for a member of the poll's channel (errNotMember otherwise).
+// Use it wherever a poll comes from a payload value rather than from the message the button is on.
+func (b *run) valuePoll(ctx context.Context, user, value string) (internbot.Poll, int, error) {
+	idText, optText, _ := strings.Cut(value, "/")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return internbot.Poll{}, 0, fmt.Errorf("button value %q: %w", truncate(value, 40), internbot.ErrInvalid)
+	}
+	opt := -1
+	if optText != "" {
+		if opt, err = strconv.Atoi(optText); err != nil {
+			return internbot.Poll{}, 0, fmt.Errorf("button value %q: %w", truncate(value, 40), internbot.ErrInvalid)
+		}
+	}
+	p, ok := b.polls.byID(id)
+	if !ok {
+		polls, err := b.store.Polls(ctx)
+		if err != nil {
+			return internbot.Poll{}, 0, err
+		}
+		for _, q := range polls {
+			if q.ID == id {
+				p, ok = q, true
+			}
+		}
+	}
+	if !ok {
+		return internbot.Poll{}, 0, fmt.Errorf("poll %d: %w", id, internbot.ErrNotFound)
+	}
+	members, err := b.channelMembers(ctx, p.Channel)
+	if err != nil {
+		return internbot.Poll{}, 0, err
+	}
+	if !members[user] {
+		return internbot.Poll{}, 0, fmt.Errorf("poll %d: %w", id, errNotMember)
+	}
+	return p, opt, nil
+}
+
+// notMemberText refuses a button on a poll of a channel the person is not in, without naming it.
+const notMemberText = "That poll is in a channel you're not in, so I can't do that for you."
 
 // channelMembers is everyone in channel (conversations.members). A channel the bot cannot see any
 // more (channel_not_found, or any other refusal such as missing_scope) has no members it can vouch

@@ -1,0 +1,117 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/internbot/internbot"
+	"github.com/internbot/internbot/slackemu"
+)
+
+// privateChan is a private channel the admin is not in: its poll is none of their business.
+const privateChan = "C0PRIVATE"
+
+// privatePoll is an open poll in privateChan, where member has answered.
+func (h *harness) privatePoll() internbot.Poll {
+	h.t.Helper()
+	h.emu.AddChannel(slackemu.Channel{ID: privateChan, Name: "secret", Private: true, Members: []string{member, h.emu.BotUserID()}})
+	ctx := context.Background()
+	p, err := h.db.CreatePoll(ctx, internbot.Poll{Channel: privateChan, TS: "1796115000.000200", Question: "Applying?", CreatedBy: member,
+		Options: []internbot.PollOption{{Reaction: yes, Answer: "yes"}, {Reaction: no, Answer: "no"}}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := h.db.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: member, Option: 0, MessageTS: p.TS, ActionTS: "1796115001.000100"}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.restart() // the bot knows the poll as it knows every stored one
+	return p
+}
+
+// forgedViewClick is user's client sending a block_actions from a Home view with a crafted value.
+func (h *harness) forgedViewClick(user, actionID, value string) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	in := h.emu.NewInteraction("block_actions", user, "", "")
+	in.Fields["container"] = map[string]any{"type": "view", "view_id": "V1"}
+	in.Fields["actions"] = []map[string]any{{"type": "button", "action_id": actionID, "block_id": "b", "value": value, "action_ts": "1796115600.000900"}}
+	if _, err := h.emu.Interact(ctx, in); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// waitDM waits for a DM to user saying want.
+func (h *harness) waitDM(user, want string) {
+	h.t.Helper()
+	h.eventually("a DM saying "+want, func() bool {
+		for _, m := range h.emu.Messages(user) {
+			if strings.Contains(m.Text, want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestAdminButtonsNeedTheChannel: an admin's Home buttons act only on polls of channels the admin is
+// in; a stale Home or a forged value naming another channel's poll exports nothing and closes nothing.
+func TestAdminButtonsNeedTheChannel(t *testing.T) {
+	h := newHarness(t)
+	p := h.privatePoll()
+	id := fmt.Sprint(p.ID)
+
+	h.forgedViewClick(admin, "admin_export", id)
+	h.waitDM(admin, "not in")
+	h.forgedViewClick(admin, "admin_close", id)
+	h.waitDM(admin, "not in")
+	if files := h.emu.Files(admin); len(files) != 0 {
+		t.Fatalf("exported another channel's poll: %+v", files)
+	}
+	polls, err := h.db.Polls(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range polls {
+		if q.ID == p.ID && q.Closed() {
+			t.Fatal("an admin outside the channel closed its poll")
+		}
+	}
+}
+
+// TestForgedClickNeedsTheChannel: an answer button whose poll comes from the value (the Home's, the
+// confirming ephemeral's) counts only from a member of the poll's channel.
+func TestForgedClickNeedsTheChannel(t *testing.T) {
+	h := newHarness(t)
+	p := h.privatePoll()
+
+	h.forgedViewClick(other, "poll_answer:1", fmt.Sprint(p.ID))
+	h.waitDM(other, "not in")
+	if got := h.answer(p, other); got != "" {
+		t.Fatalf("a non-member's forged click stored %q", got)
+	}
+
+	// Closed, the refusal does not show the final counts either.
+	if _, err := h.db.ClosePoll(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	h.forgedViewClick(other, "poll_answer:1", fmt.Sprint(p.ID))
+	h.eventually("a second refusal", func() bool {
+		n := 0
+		for _, m := range h.emu.Messages(other) {
+			if strings.Contains(m.Text, "not in") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	for _, m := range h.emu.Messages(other) {
+		if strings.Contains(m.Text, "Final counts") || strings.Contains(m.Text, "*yes* 1") {
+			t.Fatalf("a non-member saw the counts: %q", m.Text)
+		}
+	}
+}
