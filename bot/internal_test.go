@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
+
+	"github.com/internbot/internbot"
+	"github.com/internbot/internbot/remind"
 )
 
 func TestTruncateCountsCharacters(t *testing.T) {
@@ -140,5 +143,31 @@ func TestPostResponseHidesTheURL(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "SECRETPART") || !strings.Contains(err.Error(), addr) {
 		t.Errorf("error = %q, want the host and not the path", err)
+	}
+}
+
+// TestNudgeDMButtonsOnly: on an anonymous or hide_results poll a reaction would publish the person's
+// answer (the bot counts none there), so the nudge asks for the buttons only.
+func TestNudgeDMButtonsOnly(t *testing.T) {
+	opts := []internbot.PollOption{{Reaction: "white_check_mark", Answer: "yes"}, {Reaction: "x", Answer: "no"}}
+	for _, tc := range []struct {
+		name string
+		poll internbot.Poll
+		want string
+	}{
+		{"Reactions", internbot.Poll{Channel: "C1", Options: opts}, "answer by reacting"},
+		{"Anonymous", internbot.Poll{Channel: "C1", Options: opts, Anonymous: true}, "answer with its buttons"},
+		{"HideResults", internbot.Poll{Channel: "C1", Options: opts, HideResults: true}, "answer with its buttons"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.poll
+			text := renderDM(remind.Message{Deadline: "Apply", DaysLeft: 3, Nudge: true, Poll: &p})
+			if !strings.Contains(text, tc.want) {
+				t.Fatalf("nudge %q does not say %q", text, tc.want)
+			}
+			if p.ButtonsOnly() && strings.Contains(text, "react") {
+				t.Fatalf("a buttons-only poll's nudge asks for a reaction: %q", text)
+			}
+		})
 	}
 }

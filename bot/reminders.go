@@ -247,7 +247,12 @@ func renderDM(msg remind.Message) string {
 	}
 	text := fmt.Sprintf(":alarm_clock: Reminder: *%s* %s (%s).", escape(msg.Deadline), when, dateToken(msg))
 	if msg.Nudge && msg.Poll != nil {
-		text += fmt.Sprintf(" You have not answered the “applying?” poll in <#%s> yet: answer by reacting to it with %s", msg.Poll.Channel, legend(msg.Poll.Options))
+		how := "answer by reacting to it with " + legend(msg.Poll.Options)
+		if msg.Poll.ButtonsOnly() {
+			// A reaction there would show the person's answer to everyone, and the bot counts none.
+			how = "answer with its buttons"
+		}
+		text += fmt.Sprintf(" You have not answered the “applying?” poll in <#%s> yet: %s", msg.Poll.Channel, how)
 		if msg.Link != "" {
 			text += " (<" + msg.Link + "|open the poll>)"
 		}
