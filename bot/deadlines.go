@@ -130,7 +130,23 @@ func (b *run) cmdRemind(ctx context.Context, r *request) (*reply, error) {
 }
 
 // cmdNudge DMs the members of the poll's channel who have not answered, now: once a day at most.
+// An admin nudges only the people of a channel they are in (who has not answered is the poll's
+// business), and with hide_results is not told how many were nudged: members − nudged is how many
+// have answered.
 func (b *Bot) cmdNudge(ctx context.Context, r *request) (*reply, error) {
+	poll, err := b.nudgePoll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if poll != nil {
+		members, err := b.channelMembers(ctx, poll.Channel)
+		if err != nil {
+			return nil, err
+		}
+		if !members[r.user] {
+			return textReply("You're not in the poll's channel, so you can't nudge its people."), nil
+		}
+	}
 	nr, err := b.reminders.Nudge(ctx, r.user)
 	switch {
 	case nr.Deadline == "" && err == nil:
@@ -141,6 +157,13 @@ func (b *Bot) cmdNudge(ctx context.Context, r *request) (*reply, error) {
 		return textReply("A nudge already went out today; the next can go tomorrow."), nil
 	case err != nil && nr.Sent == 0:
 		return nil, err
+	}
+	if poll != nil && !poll.Visibility(true).Counts {
+		text := fmt.Sprintf("Nudged the people who had not answered the poll, about *%s* (how many is hidden until the poll closes).", escape(nr.Deadline))
+		if nr.Failed > 0 {
+			text += " Some could not be reached (see the logs)."
+		}
+		return textReply("%s", text), nil
 	}
 	people := "people"
 	if nr.Sent == 1 {
@@ -159,4 +182,22 @@ func joinInts(ns []int) string {
 		parts[i] = fmt.Sprint(n)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// nudgePoll is the poll a nudge is about, as the reminder engine picks it: the configured channel's
+// current poll, else the newest; nil when there is none.
+func (b *Bot) nudgePoll(ctx context.Context) (*internbot.Poll, error) {
+	if b.cfg.Channel != "" {
+		p, err := b.store.CurrentPoll(ctx, b.cfg.Channel)
+		if err == nil {
+			return &p, nil
+		} else if !errors.Is(err, internbot.ErrNotFound) {
+			return nil, err
+		}
+	}
+	polls, err := b.store.Polls(ctx)
+	if err != nil || len(polls) == 0 {
+		return nil, err
+	}
+	return &polls[len(polls)-1], nil
 }

@@ -386,11 +386,12 @@ func (b *run) homePollBlocks(ctx context.Context, p internbot.Poll, user string,
 			waiting++
 		}
 	}
-	shown := countsLine(p.Options, counts)
+	shown := fmt.Sprintf("%s · %d in <#%s> not answered", countsLine(p.Options, counts), waiting, p.Channel)
 	if !p.Visibility(admin).Counts {
-		shown = "counts hidden until the poll closes" // poll.hide_results, for admins too
+		// poll.hide_results, for admins too: members − not answered would be how many answered.
+		shown = "counts hidden until the poll closes, and how many have not answered (Export still gives admins the answers)"
 	}
-	out = append(out, contextBlock(fmt.Sprintf("%s: %s · %d in <#%s> not answered", homeAdminLabel, shown, waiting, p.Channel)))
+	out = append(out, contextBlock(fmt.Sprintf("%s: %s", homeAdminLabel, shown)))
 	var els []slack.BlockElement
 	if p.Closed() {
 		els = append(els, button(actionAdminReopen, "Reopen poll", id))

@@ -3,11 +3,13 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/internbot/internbot"
+	"github.com/internbot/internbot/config"
 	"github.com/internbot/internbot/slackemu"
 )
 
@@ -113,5 +115,50 @@ func TestForgedClickNeedsTheChannel(t *testing.T) {
 		if strings.Contains(m.Text, "Final counts") || strings.Contains(m.Text, "*yes* 1") {
 			t.Fatalf("a non-member saw the counts: %q", m.Text)
 		}
+	}
+}
+
+// TestHideResultsNudgeReply: with hide_results, "Nudged N people" would tell the admin how many have
+// answered (members − N) before the poll closes; the reply says the number is hidden. An admin not in
+// the poll's channel nudges nobody.
+func TestHideResultsNudgeReply(t *testing.T) {
+	h := newHarness(t, withDeadline("UTC"), startAt(time.Date(2026, 12, 10, 15, 0, 0, 0, time.UTC)), // not a reminder day
+		withConfig(func(c *config.Config) { c.Reminders.Nudge = true; c.Poll.HideResults = true }))
+	p := h.postButtonsPoll()
+	h.click(other, channel, p.TS, "yes")
+
+	h.emu.SetMember(channel, admin, false)
+	if r := h.slash(admin, channel, "nudge"); strings.Contains(r.Text, "Nudged") || !strings.Contains(r.Text, "not in") {
+		t.Fatalf("an admin outside the poll's channel: %q", r.Text)
+	}
+	if got := len(h.dms(member)); got != 0 {
+		t.Fatalf("an admin outside the channel nudged %d", got)
+	}
+	h.emu.SetMember(channel, admin, true)
+	r := h.slash(admin, channel, "nudge")
+	if !strings.Contains(r.Text, "Nudged") || !strings.Contains(r.Text, "hidden until the poll closes") || regexp.MustCompile(`\d+ (people|person)`).MatchString(r.Text) {
+		t.Fatalf("nudge on a hide_results poll: %q", r.Text)
+	}
+	if got := len(h.dms(member)); got != 1 {
+		t.Fatalf("member got %d nudges, want 1", got)
+	}
+}
+
+// TestHideResultsHomeNotAnswered: the admin Home's "N in #c not answered" is members − answers, so
+// with hide_results it is hidden until the poll closes, like the counts.
+func TestHideResultsHomeNotAnswered(t *testing.T) {
+	h := newHarness(t, withConfig(func(c *config.Config) { c.Poll.HideResults = true }))
+	p := h.postButtonsPoll()
+	h.click(member, channel, p.TS, "yes")
+	home := homeText(h.openHome(admin))
+	if regexp.MustCompile(`\d+ in <#`).MatchString(home) || !strings.Contains(home, "hidden until the poll closes") {
+		t.Fatalf("open hide_results poll's admin Home:\n%s", home)
+	}
+	if _, err := h.db.ClosePoll(context.Background(), p.ID); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	if home := homeText(h.openHome(admin)); !strings.Contains(home, "2 in <#"+channel+"> not answered") {
+		t.Fatalf("closed poll's admin Home should say who has not answered:\n%s", home)
 	}
 }
