@@ -162,3 +162,22 @@ func TestHideResultsHomeNotAnswered(t *testing.T) {
 		t.Fatalf("closed poll's admin Home should say who has not answered:\n%s", home)
 	}
 }
+
+// TestForgetRefreshesHome: after `/internship forget` the person's open Home no longer shows the answer
+// the bot has just deleted, on a closed poll too.
+func TestForgetRefreshesHome(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	h.click(member, channel, p.TS, "maybe")
+	// Closed: no poll message to refresh, so nothing but the forget itself can say the Home changed.
+	if r := h.slash(admin, channel, "close"); !strings.Contains(strings.ToLower(r.Text), "closed") {
+		t.Fatalf("close: %q", r.Text)
+	}
+	if home := homeText(h.openHome(member)); !strings.Contains(home, "Your answer: *maybe*") {
+		t.Fatalf("Home before forget:\n%s", home)
+	}
+	if r := h.slash(member, channel, "forget"); !strings.Contains(r.Text, "deleted everything") {
+		t.Fatalf("forget: %q", r.Text)
+	}
+	h.waitHome(member, "You didn't answer.")
+}

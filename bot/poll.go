@@ -167,6 +167,8 @@ func (b *run) cmdForget(ctx context.Context, r *request) (*reply, error) {
 	for _, p := range polls {
 		b.updates.mark(p.ID)
 	}
+	// Their Home shows their answers, closed polls' too: none of those is marked above.
+	b.homes.changedFor(r.user)
 	return textReply("Done: I deleted everything I stored about you (answers, reactions, reminder settings). " +
 		"Reactions you left on a poll message stay in Slack; remove them too, or I will count them again the next time I check the poll."), nil
 }

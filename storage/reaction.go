@@ -567,7 +567,7 @@ func findAnswers(ctx context.Context, q querier, where string, args ...any) ([]i
 
 // ForgetUser deletes everything stored about a user: reaction facts and
 // events (the raw log, with their event ids), answers, preferences and DM
-// bookkeeping; polls and deadlines the user created lose their CreatedBy.
+// bookkeeping; polls and deadlines the user created lose their CreatedBy, a nudge they sent its sender.
 // The bytes go too: secure_delete zeroes the deleted cells and freed pages,
 // and a TRUNCATE checkpoint empties the WAL of the page images that held
 // them (retried by the checkpointer if readers block it for long).
@@ -600,6 +600,10 @@ func forgetUser(ctx context.Context, tx *tx, user string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET created_by = '' WHERE created_by = ?`, user); err != nil {
 			return fmt.Errorf("%s: %w", table, err)
 		}
+	}
+	// The day's nudge stays claimed (once a day), by nobody.
+	if _, err := tx.ExecContext(ctx, `UPDATE nudges SET by_user = '' WHERE by_user = ?`, user); err != nil {
+		return fmt.Errorf("nudges: %w", err)
 	}
 	return nil
 }

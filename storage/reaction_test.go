@@ -437,6 +437,9 @@ func TestForgetUser(t *testing.T) {
 	if _, err := db.PlanDMs(ctx, "Apply", "2025-03-14", []string{"U1", "U2"}); err != nil {
 		t.Fatal(err)
 	}
+	if ok, err := db.ClaimNudgeDay(ctx, "2025-03-14", "U1"); err != nil || !ok {
+		t.Fatalf("ClaimNudgeDay = %v, %v", ok, err)
+	}
 
 	if err := db.ForgetUser(ctx, "U1"); err != nil {
 		t.Fatal(err)
@@ -465,6 +468,13 @@ func TestForgetUser(t *testing.T) {
 		if n := count(t, raw, `SELECT count(*) FROM `+table+` WHERE user_id = 'U1'`); n != 0 {
 			t.Errorf("%s keeps %d rows of U1", table, n)
 		}
+	}
+	// Who nudged goes; that a nudge went out that day stays (the once-a-day rule).
+	if n := count(t, raw, `SELECT count(*) FROM nudges WHERE by_user = 'U1'`); n != 0 {
+		t.Errorf("nudges keeps %d rows naming U1", n)
+	}
+	if ok, err := db.ClaimNudgeDay(ctx, "2025-03-14", "U2"); err != nil || ok {
+		t.Errorf("a second nudge the same day after forget: %v, %v", ok, err)
 	}
 	if err := db.ForgetUser(ctx, ""); !errors.Is(err, internbot.ErrInvalid) {
 		t.Errorf("ForgetUser(\"\") = %v", err)
