@@ -21,10 +21,12 @@ import (
 
 // Block Kit limits for views (https://docs.slack.dev/reference/block-kit/blocks).
 const (
-	maxViewBlocks  = 100
-	maxHomePolls   = 10 // polls shown; each takes up to 4 blocks
-	maxShortBody   = 200
-	homeAdminLabel = "Admin"
+	maxViewBlocks = 100
+	maxHomePolls  = 10 // polls shown; each takes up to 4 blocks
+	// deadlines listed; at under 200 characters a line they take at most 4 blocks
+	maxHomeDeadlines = 50
+	maxShortBody     = 200
+	homeAdminLabel   = "Admin"
 )
 
 // Action ids of the Home's own buttons; the values say which poll or section. Its answer buttons are
@@ -415,6 +417,10 @@ func (b *Bot) homeDeadlineBlocks(ctx context.Context, admin bool) ([]slack.Block
 	text := "*Upcoming deadlines*\n"
 	if len(lines) == 0 {
 		text += "None yet."
+	} else if len(lines) > maxHomeDeadlines {
+		// Unbounded, the list pushes the view past Block Kit's 100 blocks and Slack refuses the Home.
+		text += strings.Join(lines[:maxHomeDeadlines], "\n") +
+			fmt.Sprintf("\n…and %d more: `/internship deadlines` lists them all.", len(lines)-maxHomeDeadlines)
 	} else {
 		text += strings.Join(lines, "\n")
 	}

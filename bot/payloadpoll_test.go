@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -180,4 +181,34 @@ func TestForgetRefreshesHome(t *testing.T) {
 		t.Fatalf("forget: %q", r.Text)
 	}
 	h.waitHome(member, "You didn't answer.")
+}
+
+// TestHomeManyDeadlinesFits: 200 long deadlines do not push the Home over Block Kit's 100 blocks (the
+// emulator, as Slack, refuses such a view and the person would see no Home at all): the list is cut,
+// and says where the rest is.
+func TestHomeManyDeadlinesFits(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	day := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	for i := range 200 {
+		name := fmt.Sprintf("%03d %s", i, strings.Repeat("a long deadline name ", 25))
+		if _, err := h.db.AddDeadline(ctx, internbot.Deadline{Name: name, Date: day.AddDate(0, 0, i).Format("2006-01-02"), CreatedBy: admin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.postPoll(channel)
+	for _, user := range []string{admin, member} {
+		v := h.openHome(user)
+		var blocks []json.RawMessage
+		if err := json.Unmarshal(v.Blocks, &blocks); err != nil || len(blocks) > 100 {
+			t.Fatalf("%s's Home: %d blocks, %v", user, len(blocks), err)
+		}
+		home := homeText(v)
+		if !strings.Contains(home, "000 a long") || !strings.Contains(home, "more: `/internship deadlines` lists them all") {
+			t.Errorf("%s's Home does not start the list and say where the rest is", user)
+		}
+		if !strings.Contains(home, "About the internship") {
+			t.Errorf("%s's Home lost the posting", user)
+		}
+	}
 }
