@@ -229,12 +229,12 @@ func (b *run) onPostPollSubmit(ctx context.Context, in *interaction) error {
 		in.ack(fieldErrors(map[string]string{inputPollChannel: "Pick a channel."}))
 		return nil
 	}
-	members, err := b.channelMembers(ctx, ch)
+	member, err := b.botInChannel(ctx, ch)
 	if err != nil {
 		in.ack(fieldErrors(map[string]string{inputPollChannel: "I couldn't check that channel just now. Please try again."}))
 		return err
 	}
-	if !members[b.botUserID] {
+	if !member {
 		in.ack(fieldErrors(map[string]string{inputPollChannel: fmt.Sprintf("I'm not in that channel, so I can't post there. Invite me with /invite @%s and try again.", b.botName)}))
 		return nil
 	}

@@ -212,3 +212,32 @@ func TestHomeManyDeadlinesFits(t *testing.T) {
 		}
 	}
 }
+
+// TestPostPollShortcutOneCall: whether the bot is in the picked channel is one conversations.info
+// (its is_member), not every page of conversations.members: a big channel must not eat the 3 seconds
+// Slack gives a view_submission.
+func TestPostPollShortcutOneCall(t *testing.T) {
+	h := newHarness(t)
+	members := []string{admin}
+	for i := range 1000 {
+		members = append(members, fmt.Sprintf("U%05d", i))
+	}
+	h.emu.AddChannel(slackemu.Channel{ID: "C0BIG", Name: "everyone", Members: members})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := h.emu.Shortcut(ctx, admin, "post_poll"); err != nil {
+		t.Fatal(err)
+	}
+	v := h.modal(admin, "post_poll")
+	pages, infos := h.emu.Calls("conversations.members"), h.emu.Calls("conversations.info")
+	r := h.submit(admin, v, map[string]string{"poll_channel": "C0BIG"})
+	if r.ResponseAction != "errors" || !strings.Contains(r.Errors["poll_channel"], "/invite @internbot") {
+		t.Fatalf("response = %+v; want the invitation on the channel field", r)
+	}
+	if n := h.emu.Calls("conversations.members") - pages; n != 0 {
+		t.Errorf("%d conversations.members calls to check the bot is in the channel, want 0", n)
+	}
+	if n := h.emu.Calls("conversations.info") - infos; n != 1 {
+		t.Errorf("%d conversations.info calls, want 1", n)
+	}
+}

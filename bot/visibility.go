@@ -129,3 +129,21 @@ func (b *Bot) isPublic(ctx context.Context, channel string) (bool, error) {
 	}
 	return !info.IsPrivate && !info.IsIM && !info.IsMpIM, nil
 }
+
+// botInChannel says whether the bot is a member of channel: conversations.info's is_member, one call
+// whatever the channel's size. A channel the bot cannot look up (a private one it is not in is
+// channel_not_found) counts as not.
+func (b *Bot) botInChannel(ctx context.Context, channel string) (bool, error) {
+	var info *slack.Channel
+	err := b.call(ctx, "conversations.info", true, func(ctx context.Context) error {
+		var err error
+		info, err = b.client.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channel})
+		return err
+	})
+	if slackErrorCode(err) != "" {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("info of %s: %w", channel, err)
+	}
+	return info.IsMember, nil
+}
