@@ -166,6 +166,8 @@ type Engine struct {
 	// so that a run waiting for its turn (behind a DM fan-out's spacing and 429 waits) gives up when
 	// its context ends, which a mutex would not.
 	turn chan struct{}
+	// turnWait bounds how long Nudge (an admin waiting for a reply) waits for a run under way.
+	turnWait time.Duration
 
 	mu sync.Mutex
 	// zones are the time zones of the recipients seen so far, by name; the scheduler wakes at the
@@ -198,6 +200,7 @@ func New(opts Options) (*Engine, error) {
 		metrics:    opts.Metrics,
 		holder:     holderName(),
 		turn:       make(chan struct{}, 1),
+		turnWait:   3 * time.Second,
 		zones:      map[string]*time.Location{},
 		scheds:     map[string]cron.Schedule{},
 	}
@@ -545,10 +548,11 @@ func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep 
 	if err != nil || poll == nil {
 		return err
 	}
-	rs, users, err := e.recipients(ctx, *poll)
+	rs, users, nudgeErr, err := e.recipients(ctx, *poll)
 	if err != nil {
 		return err
 	}
+	errs := []error{nudgeErr} // the DMs go out; the run is retried for the nudges
 	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
 		return err
 	} else if !ok {
@@ -560,7 +564,6 @@ func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep 
 		}
 	}()
 	link := e.lazyPermalink(ctx, poll)
-	var errs []error
 	for _, r := range rs {
 		loc := e.zoneOf(users, r.user)
 		if !dueToday(e.scheduleIn(loc), now, loc) {
@@ -602,11 +605,12 @@ func (e *Engine) anyDueNear(now time.Time, ds []Deadline) bool {
 // nudge, the members of the poll's channel who have not answered (not bots, the bot itself or
 // deactivated people), all still in the poll's channel; in user order. users is the workspace's
 // directory (nil if it could not be read: everyone is then in the configured zone, and nobody is
-// nudged until it can be).
-func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipient, map[string]User, error) {
+// nudged until it can be). nudgeErr says the nudges were left out: the DMs go out, and the run is
+// retried for them.
+func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) (rs []recipient, users map[string]User, nudgeErr, err error) {
 	answers, err := e.store.Answers(ctx, poll.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	answered := map[string]string{}
 	for _, a := range answers {
@@ -615,14 +619,13 @@ func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipie
 	// A DM names the poll and links it: only for people who can still see its channel.
 	members, err := e.slack.Members(ctx, poll.Channel)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	users, uerr := e.slack.Users(ctx)
 	if uerr != nil {
 		e.log.Warn("no user directory: reminder DMs use the configured zone, and nobody is nudged", "err", uerr)
 		users = nil
 	}
-	var rs []recipient
 	if e.cfg.Reminders.DM {
 		for u, a := range answered {
 			if members[u] && slices.ContainsFunc(e.cfg.Reminders.DMAnswers, func(x string) bool { return strings.EqualFold(x, a) }) {
@@ -642,9 +645,9 @@ func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipie
 		e.noteZone(e.zoneOf(users, r.user))
 	}
 	if uerr != nil && e.cfg.Reminders.Nudge {
-		return rs, nil, fmt.Errorf("users: %w", uerr) // DMs go out; the run is retried for the nudges
+		return rs, nil, fmt.Errorf("users: %w", uerr), nil
 	}
-	return rs, users, nil
+	return rs, users, nil, nil
 }
 
 // dmOne sends r the DM for deadline d on their day, unless it was sent (or can never be) already or
@@ -961,8 +964,11 @@ type NudgeReport struct {
 	Deadline string // the deadline the nudges named; "" if there is no upcoming one
 	NoPoll   bool   // there is no open poll to nudge about
 	Already  bool   // a nudge already went out today (the configured zone's day)
-	Sent     int
-	Failed   int // could not be sent (Slack refused, or will retry at no later run)
+	// Busy: a reminder run (this process's, or another's DM fan-out) is under way; nothing was sent
+	// and the day is not used up: try again in a few minutes.
+	Busy   bool
+	Sent   int
+	Failed int // could not be sent (Slack refused, or will retry at no later run)
 }
 
 // Nudge DMs, now, the members of the poll's channel who have not answered it, naming the next
