@@ -108,7 +108,7 @@ func (e *UndeliverableError) Unwrap() error { return e.Err }
 type Message struct {
 	Deadline string
 	Date     config.Date
-	DaysLeft int             // in the configured zone, on the day of the run
+	DaysLeft int             // on the day of the run in Zone
 	To       string          // the user a DM is for; "" for the channel reminder
 	Poll     *internbot.Poll // the poll the reminder shows; nil when there is none it may show
 	// Counts are the poll's counts: always for the channel reminder (when there is a poll), and for a
@@ -116,9 +116,11 @@ type Message struct {
 	Counts map[string]int
 	Answer string // a DM's recipient's answer on the poll, "" if none
 	Link   string // the poll's permalink, "" if there is none
-	// At is an instant on the deadline's day (noon in the configured zone), for a date token each
-	// reader sees in their own zone.
-	At time.Time
+	// At is an instant on the deadline's day, for a date token each reader sees in their own zone:
+	// noon in Zone, the recipient's zone for a DM (whose days left are counted on their calendar)
+	// and the configured zone for a channel post (many readers).
+	At   time.Time
+	Zone *time.Location
 	// Nudge: a DM to someone in the poll's channel who has not answered it.
 	Nudge bool
 	// Closing: the note posted in a poll's channel when poll.close_at closed it (Deadline names the
@@ -371,8 +373,8 @@ func (e *Engine) dueOn(day config.Date, left int) bool {
 	return in(left)
 }
 
-// noon is an instant on date's day in the configured zone, for the date tokens in messages.
-func (e *Engine) noon(date config.Date) time.Time { return date.In(e.cfg.Timezone).Add(12 * time.Hour) }
+// noon is an instant on date's day in loc, for the date tokens in messages.
+func noon(date config.Date, loc *time.Location) time.Time { return date.In(loc).Add(12 * time.Hour) }
 
 // remind posts the deadline's reminder in the channel, once per deadline per local day.
 func (e *Engine) remind(ctx context.Context, d Deadline, day string, left int, rep *Report) error {
@@ -500,7 +502,7 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 			return e.store.MarkReminderPosted(ctx, d.Name, day, ts)
 		}
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, Poll: poll}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: noon(d.Date, e.cfg.Timezone), Zone: e.cfg.Timezone, DaysLeft: left, Poll: poll}
 	if poll != nil {
 		var err error
 		if msg.Counts, err = e.store.Counts(ctx, poll.ID); err != nil {
@@ -529,10 +531,12 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 // dmLease names the lease on the DM fan-out: one process sends DMs at a time.
 const dmLease = "reminder-dms"
 
-// recipient is one person a run may DM: nudge for someone who has not answered the poll.
+// recipient is one person a run may DM: nudge for someone who has not answered the poll; loc is
+// their zone (set when the DMs are sent).
 type recipient struct {
 	user  string
 	nudge bool
+	loc   *time.Location
 }
 
 // sendDMs sends each recipient the DMs due on their own local day, once the schedule's time has
@@ -566,6 +570,7 @@ func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep 
 	link := e.lazyPermalink(ctx, poll)
 	for _, r := range rs {
 		loc := e.zoneOf(users, r.user)
+		r.loc = loc
 		if !dueToday(e.scheduleIn(loc), now, loc) {
 			continue // not yet their morning
 		}
@@ -670,7 +675,7 @@ func (e *Engine) dmOne(ctx context.Context, d Deadline, day string, left int, po
 		}
 	}
 	var undeliverable *UndeliverableError
-	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r.nudge); {
+	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r); {
 	case err == nil:
 		rep.DMsSent++
 		if r.nudge {
@@ -704,7 +709,7 @@ func (e *Engine) dmChannel(ctx context.Context, user string) (string, error) {
 	return im, nil
 }
 
-func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM, nudge bool) error {
+func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM, r recipient) error {
 	key := Key(d.Name, day, dm.User)
 	im := dm.Channel
 	if im == "" {
@@ -727,8 +732,12 @@ func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, p
 	if err := e.store.MarkDMSending(ctx, d.Name, day, dm.User); err != nil {
 		return err
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, To: dm.User, Poll: &poll,
-		Counts: e.finalCounts(ctx, poll), Nudge: nudge}
+	loc := r.loc
+	if loc == nil {
+		loc = e.cfg.Timezone
+	}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: noon(d.Date, loc), Zone: loc, DaysLeft: left, To: dm.User, Poll: &poll,
+		Counts: e.finalCounts(ctx, poll), Nudge: r.nudge}
 	if a, err := e.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
 		msg.Answer = a.Answer
 	}
@@ -951,7 +960,7 @@ func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time
 		return err
 	}
 	date, _ := config.ParseDate(at.In(e.cfg.Timezone).AddDate(0, 0, -1).Format(time.DateOnly))
-	msg := Message{Closing: true, Deadline: c.Deadline, Date: date, At: e.noon(date), Poll: &p, Counts: counts}
+	msg := Message{Closing: true, Deadline: c.Deadline, Date: date, At: noon(date, e.cfg.Timezone), Zone: e.cfg.Timezone, Poll: &p, Counts: counts}
 	ts, err := e.slack.Post(ctx, p.Channel, msg, key)
 	if err != nil {
 		return err
@@ -1056,7 +1065,7 @@ func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 		loc := e.zoneOf(users, u)
 		e.noteZone(loc)
 		day := config.DateOf(now.In(loc))
-		if err := e.dmOne(ctx, *next, day.String(), day.DaysUntil(next.Date), *poll, link, recipient{user: u, nudge: true}, &rep); err != nil {
+		if err := e.dmOne(ctx, *next, day.String(), day.DaysUntil(next.Date), *poll, link, recipient{user: u, nudge: true, loc: loc}, &rep); err != nil {
 			errs = append(errs, err)
 		}
 	}
