@@ -981,33 +981,44 @@ type NudgeReport struct {
 }
 
 // Nudge DMs, now, the members of the poll's channel who have not answered it, naming the next
-// deadline: at most once per day (the configured zone's), and never twice to one person for one
-// deadline on their day (a scheduled nudge counts).
+// deadline on each one's own day: at most once per day (the configured zone's), and never twice to
+// one person for one deadline on their day (a scheduled nudge counts). While a reminder run is under
+// way (this process's, beyond a short wait, or another's DM fan-out) it sends nothing, reports Busy
+// and leaves the day unused.
 func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 	var nr NudgeReport
+	wait, cancel := context.WithTimeout(ctx, e.turnWait)
+	defer cancel()
 	select {
 	case e.turn <- struct{}{}:
 		defer func() { <-e.turn }()
-	case <-ctx.Done():
-		return nr, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+	case <-wait.Done():
+		if ctx.Err() != nil {
+			return nr, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+		}
+		nr.Busy = true
+		return nr, nil
 	}
 	now := e.now()
-	today := config.DateOf(now.In(e.cfg.Timezone))
 	ds, err := e.Deadlines(ctx)
 	if err != nil {
 		return nr, err
 	}
-	var next *Deadline
-	for i := range ds {
-		if today.DaysUntil(ds[i].Date) >= 0 {
-			next = &ds[i]
-			break
+	// next is the first deadline not yet past on day.
+	next := func(day config.Date) *Deadline {
+		for i := range ds {
+			if day.DaysUntil(ds[i].Date) >= 0 {
+				return &ds[i]
+			}
 		}
+		return nil
 	}
-	if next == nil {
+	today := config.DateOf(now.In(e.cfg.Timezone))
+	if n := next(today); n != nil {
+		nr.Deadline = n.Name
+	} else {
 		return nr, nil
 	}
-	nr.Deadline = next.Name
 	poll, err := found(e.dmPoll(ctx))
 	if err != nil {
 		return nr, err
@@ -1039,22 +1050,24 @@ func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 		}
 	}
 	slices.Sort(undecided)
-	if ok, err := e.store.ClaimNudgeDay(ctx, today.String(), by); err != nil {
-		return nr, err
-	} else if !ok {
-		nr.Already = true
-		return nr, nil
-	}
+	// The lease before the day: a day claimed and then refused the lease would be used up unsent.
 	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
 		return nr, err
 	} else if !ok {
-		return nr, errLeaseHeld
+		nr.Busy = true
+		return nr, nil
 	}
 	defer func() {
 		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), dmLease, e.holder); err != nil {
 			e.log.Warn("could not release the DM lease", "err", err)
 		}
 	}()
+	if ok, err := e.store.ClaimNudgeDay(ctx, today.String(), by); err != nil {
+		return nr, err
+	} else if !ok {
+		nr.Already = true
+		return nr, nil
+	}
 	link := e.lazyPermalink(ctx, poll)
 	var rep Report
 	var errs []error
@@ -1065,7 +1078,11 @@ func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 		loc := e.zoneOf(users, u)
 		e.noteZone(loc)
 		day := config.DateOf(now.In(loc))
-		if err := e.dmOne(ctx, *next, day.String(), day.DaysUntil(next.Date), *poll, link, recipient{user: u, nudge: true, loc: loc}, &rep); err != nil {
+		d := next(day)
+		if d == nil {
+			continue // every deadline is past on their day
+		}
+		if err := e.dmOne(ctx, *d, day.String(), day.DaysUntil(d.Date), *poll, link, recipient{user: u, nudge: true, loc: loc}, &rep); err != nil {
 			errs = append(errs, err)
 		}
 	}
