@@ -235,3 +235,36 @@ func TestRescheduleKeepsOneRetryLoop(t *testing.T) {
 		t.Error("the scheduler neither skipped nor ran the job after the reschedule")
 	}
 }
+
+func TestCloseAtByAnotherProcessReachesThisOne(t *testing.T) {
+	// `internbot remind` (another process) closes the poll at poll.close_at; the running bot's next
+	// run hands the closed poll to its Slack side once (the bot updates its cache and the message),
+	// and not again on later runs.
+	ctx := context.Background()
+	f := newFixture(t)
+	f.cfg.Poll.CloseAt = deadlineName
+	at, _ := f.cfg.CloseAt()
+	f.clock.Set(at.Add(time.Minute))
+	if err := f.engine(t).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.db.CurrentPoll(ctx, channel)
+	if err != nil || !p.Closed() {
+		t.Fatalf("poll = %+v, %v; want closed by the other process", p, err)
+	}
+	botSlack := newFakeSlack()
+	botSlack.closePoll = func(id int64) (internbot.Poll, error) { return f.db.ClosePoll(ctx, id) }
+	f.slack = botSlack
+	bot := f.engine(t)
+	for range 2 {
+		if err := bot.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := botSlack.count("close"); got != 1 {
+		t.Errorf("the bot's engine handed the poll closed elsewhere to its Slack side %d times, want 1", got)
+	}
+	if got := len(botSlack.sent(channel)); got != 0 {
+		t.Errorf("the bot posted %d messages in the channel, want none (the closing note went out)", got)
+	}
+}

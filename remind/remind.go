@@ -179,6 +179,9 @@ type Engine struct {
 	scheds map[string]cron.Schedule
 	// rescheduled is called when a new zone is seen (the scheduler recomputes its next wake).
 	rescheduled func()
+	// closedSeen are the polls poll.close_at closed that this process's Slack side has been handed
+	// (see syncClosed).
+	closedSeen map[int64]bool
 }
 
 // New checks the options and builds an Engine.
@@ -205,6 +208,7 @@ func New(opts Options) (*Engine, error) {
 		turnWait:   3 * time.Second,
 		zones:      map[string]*time.Location{},
 		scheds:     map[string]cron.Schedule{},
+		closedSeen: map[int64]bool{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -895,6 +899,11 @@ func (e *Engine) closeDue(ctx context.Context, now time.Time) error {
 	if now.Before(at) && len(pending) == 0 {
 		return nil
 	}
+	if !now.Before(at) {
+		if err := e.syncClosed(ctx, at); err != nil {
+			return err
+		}
+	}
 	if ok, err := e.store.ClaimLease(ctx, closeLease, e.holder, lease); err != nil {
 		return err
 	} else if !ok {
@@ -930,6 +939,35 @@ func (e *Engine) closeDue(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// syncClosed hands the Slack side, once per process, each poll poll.close_at closed that it has not
+// closed itself: another process (`internbot remind`) may have, and a running bot then still holds it
+// as open (its cache, the poll message's counts) until it learns. ClosePoll on a closed poll is how
+// it learns: it updates the bot's state and brings the message to its final counts.
+func (e *Engine) syncClosed(ctx context.Context, at time.Time) error {
+	polls, err := e.store.Polls(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range polls {
+		if !p.Closed() || !p.CreatedAt.Before(at) || p.ClosedAt.Before(at) {
+			continue // open (closeOne's), a new poll, or closed by hand before close_at
+		}
+		e.mu.Lock()
+		seen := e.closedSeen[p.ID]
+		e.mu.Unlock()
+		if seen {
+			continue
+		}
+		if _, err := e.slack.ClosePoll(ctx, p.ID); err != nil {
+			return fmt.Errorf("poll %d: %w", p.ID, err)
+		}
+		e.mu.Lock()
+		e.closedSeen[p.ID] = true
+		e.mu.Unlock()
+	}
+	return nil
+}
+
 func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time) error {
 	c, err := e.store.AddClosing(ctx, c.PollID, c.Deadline) // counts this attempt at the note
 	if err != nil || c.State == internbot.ReminderPosted {
@@ -943,6 +981,9 @@ func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time
 		if p, err = e.slack.ClosePoll(ctx, p.ID); err != nil {
 			return err
 		}
+		e.mu.Lock()
+		e.closedSeen[p.ID] = true
+		e.mu.Unlock()
 		e.log.Info("poll closed by poll.close_at", "poll", p.ID, "channel", p.Channel, "deadline", c.Deadline)
 	}
 	key := fmt.Sprintf("close|%d", p.ID)
