@@ -165,7 +165,7 @@ func (b *run) cmdForget(ctx context.Context, r *request) (*reply, error) {
 		return nil, err
 	}
 	for _, p := range polls {
-		b.updates.mark(p.ID)
+		b.updates.markAnswer(p.ID, r.user)
 	}
 	return textReply("Done: I deleted everything I stored about you (answers, reactions, reminder settings). " +
 		"Reactions you left on a poll message stay in Slack; remove them too, or I will count them again the next time I check the poll."), nil
