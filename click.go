@@ -8,7 +8,10 @@ type Click struct {
 	User      string
 	Option    int    // the option's position in Poll.Options
 	MessageTS string // the message the button was on (the poll, or the ephemeral confirming an answer)
-	ActionTS  string // Slack's action_ts: when the person clicked, on Slack's clock
+	ActionTS  string // Slack's action_ts: when the person clicked, on Slack's clock; with User and MessageTS, what identifies a delivery
+	// OrderTS, when set, orders the click instead of ActionTS: the bot's reading of Slack's clock for
+	// an action_ts too far ahead of it to be real. It may differ between deliveries of one click.
+	OrderTS string
 }
 
 // ClickResult is what ApplyClick did with one click.

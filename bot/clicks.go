@@ -16,7 +16,7 @@ import (
 // storage's: the newest standing expression wins).
 type ClickStore interface {
 	ApplyClick(ctx context.Context, c internbot.Click) (internbot.ClickResult, error)
-	ForgetClick(ctx context.Context, pollID int64, user string) (string, error)
+	ForgetClick(ctx context.Context, pollID int64, user, actionTS string) (string, error)
 }
 
 // clickPoll is the poll a button belongs to: the message it is on (the poll's own buttons), else the
@@ -53,16 +53,9 @@ func (b *run) onPollAnswer(ctx context.Context, in *interaction) error {
 		b.respondTo(ctx, in, b.closedClickReply(ctx, p))
 		return nil
 	}
-	actionTS := in.action.ActionTs
-	if actionTS == "" {
-		actionTS = in.cb.ActionTs
-	}
-	if b.aheadOfSlack(actionTS) {
-		// Stored as is it would outrank every later expression of this person: it counts as now.
-		actionTS = internbot.FormatSlackTS(b.slackClock.now(b.now()).UnixMicro())
-	}
+	actionTS := b.actionTS(in)
 	res, err := b.store.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: in.cb.User.ID, Option: pos,
-		MessageTS: in.cb.Container.MessageTs, ActionTS: actionTS})
+		MessageTS: in.cb.Container.MessageTs, ActionTS: actionTS, OrderTS: b.orderTS(actionTS)})
 	switch {
 	case errors.Is(err, internbot.ErrPollClosed):
 		in.ack(nil)
@@ -87,7 +80,11 @@ func (b *run) onPollForget(ctx context.Context, in *interaction) error {
 		b.respondTo(ctx, in, textReply("That poll is gone: there is nothing to forget."))
 		return nil
 	}
-	answer, err := b.store.ForgetClick(ctx, p.ID, in.cb.User.ID)
+	actionTS := b.actionTS(in)
+	if o := b.orderTS(actionTS); o != "" {
+		actionTS = o
+	}
+	answer, err := b.store.ForgetClick(ctx, p.ID, in.cb.User.ID, actionTS)
 	switch {
 	case errors.Is(err, internbot.ErrPollClosed):
 		in.ack(nil)
@@ -104,6 +101,24 @@ func (b *run) onPollForget(ctx context.Context, in *interaction) error {
 	}
 	return b.respondTo(ctx, in, textReply("Done: I forgot your click. Your answer is still *%s*, from your reaction on the poll in <#%s>; remove the reaction to withdraw it.",
 		escape(answer), p.Channel))
+}
+
+// actionTS is when the person pressed the button, on Slack's clock.
+func (b *run) actionTS(in *interaction) string {
+	if in.action.ActionTs != "" {
+		return in.action.ActionTs
+	}
+	return in.cb.ActionTs
+}
+
+// orderTS is "" when actionTS can order the person's expressions; for one too far ahead of Slack's
+// clock, which would outrank every later expression of theirs, it is now on Slack's clock. Only the
+// order changes: a redelivery still carries, and is recognised by, the original action_ts.
+func (b *run) orderTS(actionTS string) string {
+	if !b.aheadOfSlack(actionTS) {
+		return ""
+	}
+	return internbot.FormatSlackTS(b.slackClock.now(b.now()).UnixMicro())
 }
 
 // answeredReply is "You answered *maybe*" with buttons to change or forget it. got is the answer

@@ -202,6 +202,73 @@ func TestClickRedeliveredStoredOnce(t *testing.T) {
 	}
 }
 
+// Each interaction runs on its own goroutine: a "no" clicked before "Forget my click" can be stored
+// after it, and must stay forgotten; a click after the forget counts.
+func TestClickOlderThanForgetStaysForgotten(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	h.click(member, channel, p.TS, "maybe")
+	btns, _ := h.emu.Buttons(channel, p.TS)
+	late, err := h.emu.ClickEnvelope(member, channel, p.TS, btns[2].ActionID) // no, clicked now, delivered late
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.forgetClick(member)
+	send(t, h.emu, late)
+	if got := h.answer(p, member); got != "" {
+		t.Fatalf("a click older than the forget came back: answer %q", got)
+	}
+	h.click(member, channel, p.TS, "no")
+	if got := h.answer(p, member); got != "no" {
+		t.Fatalf("a click after the forget: answer %q", got)
+	}
+}
+
+// setActionTS rewrites an interactive envelope's actions[0].action_ts.
+func setActionTS(t testing.TB, env *slackemu.Envelope, ts string) {
+	t.Helper()
+	js, err := json.Marshal(env.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["actions"].([]any)[0].(map[string]any)["action_ts"] = ts
+	env.Payload = m
+}
+
+// A click whose action_ts is ahead of Slack's clock counts as when the bot got it; delivered again, it
+// is the same click still (known by its own action_ts), not a new one that would outrank the person's
+// reaction in between.
+func TestClickAheadOfSlackRedeliveredStoredOnce(t *testing.T) {
+	h := newHarness(t)
+	p := h.postPoll(channel)
+	btns, _ := h.emu.Buttons(channel, p.TS)
+	env, err := h.emu.ClickEnvelope(member, channel, p.TS, btns[1].ActionID) // maybe
+	if err != nil {
+		t.Fatal(err)
+	}
+	setActionTS(t, &env, year2100)
+	send(t, h.emu, env)
+	if got := h.answer(p, member); got != "maybe" {
+		t.Fatalf("answer %q", got)
+	}
+	h.clock.Add(slackMovesOn)
+	h.react(member, p, yes)
+	h.eventually("the poll message's counts", func() bool { // its chat.update reads Slack's clock again
+		m, _ := h.emu.Message(channel, p.TS)
+		return strings.Contains(m.Text, "*yes* 1")
+	})
+	again := env
+	again.EnvelopeID, again.RetryAttempt, again.RetryReason = "", 1, "timeout"
+	send(t, h.emu, again)
+	if got := h.answer(p, member); got != "yes" {
+		t.Fatalf("the redelivered click was stored as a new one: answer %q, want the newer reaction's yes", got)
+	}
+}
+
 // A click on a closed poll (a client still showing the buttons) is answered politely and not stored.
 func TestClickOnClosedPoll(t *testing.T) {
 	h := newHarness(t)

@@ -137,6 +137,8 @@ func (b *Bot) cmdNudge(ctx context.Context, r *request) (*reply, error) {
 		return textReply("There is no upcoming deadline to nudge people about. `%s deadline add` adds one.", r.command), nil
 	case nr.NoPoll:
 		return textReply("There is no open poll to nudge people about."), nil
+	case nr.Busy:
+		return textReply("A reminder run is under way; try again in a few minutes."), nil
 	case nr.Already:
 		return textReply("A nudge already went out today; the next can go tomorrow."), nil
 	case err != nil && nr.Sent == 0:

@@ -104,7 +104,7 @@ func (s *fakeStore) RemoveDeadline(_ context.Context, name string) error {
 func (s *fakeStore) ApplyClick(context.Context, internbot.Click) (internbot.ClickResult, error) {
 	return internbot.ClickResult{}, internbot.ErrPollClosed
 }
-func (s *fakeStore) ForgetClick(context.Context, int64, string) (string, error) {
+func (s *fakeStore) ForgetClick(context.Context, int64, string, string) (string, error) {
 	return "", internbot.ErrPollClosed
 }
 func (s *fakeStore) PollByMessage(context.Context, string, string) (internbot.Poll, error) {

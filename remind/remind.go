@@ -108,7 +108,7 @@ func (e *UndeliverableError) Unwrap() error { return e.Err }
 type Message struct {
 	Deadline string
 	Date     config.Date
-	DaysLeft int             // in the configured zone, on the day of the run
+	DaysLeft int             // on the day of the run in Zone
 	To       string          // the user a DM is for; "" for the channel reminder
 	Poll     *internbot.Poll // the poll the reminder shows; nil when there is none it may show
 	// Counts are the poll's counts: always for the channel reminder (when there is a poll), and for a
@@ -116,9 +116,11 @@ type Message struct {
 	Counts map[string]int
 	Answer string // a DM's recipient's answer on the poll, "" if none
 	Link   string // the poll's permalink, "" if there is none
-	// At is an instant on the deadline's day (noon in the configured zone), for a date token each
-	// reader sees in their own zone.
-	At time.Time
+	// At is an instant on the deadline's day, for a date token each reader sees in their own zone:
+	// noon in Zone, the recipient's zone for a DM (whose days left are counted on their calendar)
+	// and the configured zone for a channel post (many readers).
+	At   time.Time
+	Zone *time.Location
 	// Nudge: a DM to someone in the poll's channel who has not answered it.
 	Nudge bool
 	// Closing: the note posted in a poll's channel when poll.close_at closed it (Deadline names the
@@ -166,6 +168,8 @@ type Engine struct {
 	// so that a run waiting for its turn (behind a DM fan-out's spacing and 429 waits) gives up when
 	// its context ends, which a mutex would not.
 	turn chan struct{}
+	// turnWait bounds how long Nudge (an admin waiting for a reply) waits for a run under way.
+	turnWait time.Duration
 
 	mu sync.Mutex
 	// zones are the time zones of the recipients seen so far, by name; the scheduler wakes at the
@@ -175,6 +179,9 @@ type Engine struct {
 	scheds map[string]cron.Schedule
 	// rescheduled is called when a new zone is seen (the scheduler recomputes its next wake).
 	rescheduled func()
+	// closedSeen are the polls poll.close_at closed that this process's Slack side has been handed
+	// (see syncClosed).
+	closedSeen map[int64]bool
 }
 
 // New checks the options and builds an Engine.
@@ -198,8 +205,10 @@ func New(opts Options) (*Engine, error) {
 		metrics:    opts.Metrics,
 		holder:     holderName(),
 		turn:       make(chan struct{}, 1),
+		turnWait:   3 * time.Second,
 		zones:      map[string]*time.Location{},
 		scheds:     map[string]cron.Schedule{},
+		closedSeen: map[int64]bool{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -368,8 +377,8 @@ func (e *Engine) dueOn(day config.Date, left int) bool {
 	return in(left)
 }
 
-// noon is an instant on date's day in the configured zone, for the date tokens in messages.
-func (e *Engine) noon(date config.Date) time.Time { return date.In(e.cfg.Timezone).Add(12 * time.Hour) }
+// noon is an instant on date's day in loc, for the date tokens in messages.
+func noon(date config.Date, loc *time.Location) time.Time { return date.In(loc).Add(12 * time.Hour) }
 
 // remind posts the deadline's reminder in the channel, once per deadline per local day.
 func (e *Engine) remind(ctx context.Context, d Deadline, day string, left int, rep *Report) error {
@@ -497,7 +506,7 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 			return e.store.MarkReminderPosted(ctx, d.Name, day, ts)
 		}
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, Poll: poll}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: noon(d.Date, e.cfg.Timezone), Zone: e.cfg.Timezone, DaysLeft: left, Poll: poll}
 	if poll != nil {
 		var err error
 		if msg.Counts, err = e.store.Counts(ctx, poll.ID); err != nil {
@@ -526,10 +535,12 @@ func (e *Engine) postReminder(ctx context.Context, rem internbot.Reminder, d Dea
 // dmLease names the lease on the DM fan-out: one process sends DMs at a time.
 const dmLease = "reminder-dms"
 
-// recipient is one person a run may DM: nudge for someone who has not answered the poll.
+// recipient is one person a run may DM: nudge for someone who has not answered the poll; loc is
+// their zone (set when the DMs are sent).
 type recipient struct {
 	user  string
 	nudge bool
+	loc   *time.Location
 }
 
 // sendDMs sends each recipient the DMs due on their own local day, once the schedule's time has
@@ -545,10 +556,11 @@ func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep 
 	if err != nil || poll == nil {
 		return err
 	}
-	rs, users, err := e.recipients(ctx, *poll)
+	rs, users, nudgeErr, err := e.recipients(ctx, *poll)
 	if err != nil {
 		return err
 	}
+	errs := []error{nudgeErr} // the DMs go out; the run is retried for the nudges
 	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
 		return err
 	} else if !ok {
@@ -560,9 +572,9 @@ func (e *Engine) sendDMs(ctx context.Context, now time.Time, ds []Deadline, rep 
 		}
 	}()
 	link := e.lazyPermalink(ctx, poll)
-	var errs []error
 	for _, r := range rs {
 		loc := e.zoneOf(users, r.user)
+		r.loc = loc
 		if !dueToday(e.scheduleIn(loc), now, loc) {
 			continue // not yet their morning
 		}
@@ -602,11 +614,12 @@ func (e *Engine) anyDueNear(now time.Time, ds []Deadline) bool {
 // nudge, the members of the poll's channel who have not answered (not bots, the bot itself or
 // deactivated people), all still in the poll's channel; in user order. users is the workspace's
 // directory (nil if it could not be read: everyone is then in the configured zone, and nobody is
-// nudged until it can be).
-func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipient, map[string]User, error) {
+// nudged until it can be). nudgeErr says the nudges were left out: the DMs go out, and the run is
+// retried for them.
+func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) (rs []recipient, users map[string]User, nudgeErr, err error) {
 	answers, err := e.store.Answers(ctx, poll.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	answered := map[string]string{}
 	for _, a := range answers {
@@ -615,14 +628,13 @@ func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipie
 	// A DM names the poll and links it: only for people who can still see its channel.
 	members, err := e.slack.Members(ctx, poll.Channel)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	users, uerr := e.slack.Users(ctx)
 	if uerr != nil {
 		e.log.Warn("no user directory: reminder DMs use the configured zone, and nobody is nudged", "err", uerr)
 		users = nil
 	}
-	var rs []recipient
 	if e.cfg.Reminders.DM {
 		for u, a := range answered {
 			if members[u] && slices.ContainsFunc(e.cfg.Reminders.DMAnswers, func(x string) bool { return strings.EqualFold(x, a) }) {
@@ -642,9 +654,9 @@ func (e *Engine) recipients(ctx context.Context, poll internbot.Poll) ([]recipie
 		e.noteZone(e.zoneOf(users, r.user))
 	}
 	if uerr != nil && e.cfg.Reminders.Nudge {
-		return rs, nil, fmt.Errorf("users: %w", uerr) // DMs go out; the run is retried for the nudges
+		return rs, nil, fmt.Errorf("users: %w", uerr), nil
 	}
-	return rs, users, nil
+	return rs, users, nil, nil
 }
 
 // dmOne sends r the DM for deadline d on their day, unless it was sent (or can never be) already or
@@ -667,7 +679,7 @@ func (e *Engine) dmOne(ctx context.Context, d Deadline, day string, left int, po
 		}
 	}
 	var undeliverable *UndeliverableError
-	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r.nudge); {
+	switch err := e.sendDM(ctx, d, day, left, poll, link, dm, r); {
 	case err == nil:
 		rep.DMsSent++
 		if r.nudge {
@@ -701,7 +713,7 @@ func (e *Engine) dmChannel(ctx context.Context, user string) (string, error) {
 	return im, nil
 }
 
-func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM, nudge bool) error {
+func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, poll internbot.Poll, link func() string, dm internbot.DM, r recipient) error {
 	key := Key(d.Name, day, dm.User)
 	im := dm.Channel
 	if im == "" {
@@ -724,8 +736,12 @@ func (e *Engine) sendDM(ctx context.Context, d Deadline, day string, left int, p
 	if err := e.store.MarkDMSending(ctx, d.Name, day, dm.User); err != nil {
 		return err
 	}
-	msg := Message{Deadline: d.Name, Date: d.Date, At: e.noon(d.Date), DaysLeft: left, To: dm.User, Poll: &poll,
-		Counts: e.finalCounts(ctx, poll), Nudge: nudge}
+	loc := r.loc
+	if loc == nil {
+		loc = e.cfg.Timezone
+	}
+	msg := Message{Deadline: d.Name, Date: d.Date, At: noon(d.Date, loc), Zone: loc, DaysLeft: left, To: dm.User, Poll: &poll,
+		Counts: e.finalCounts(ctx, poll), Nudge: r.nudge}
 	if a, err := e.store.AnswerOf(ctx, poll.ID, dm.User); err == nil {
 		msg.Answer = a.Answer
 	}
@@ -883,6 +899,11 @@ func (e *Engine) closeDue(ctx context.Context, now time.Time) error {
 	if now.Before(at) && len(pending) == 0 {
 		return nil
 	}
+	if !now.Before(at) {
+		if err := e.syncClosed(ctx, at); err != nil {
+			return err
+		}
+	}
 	if ok, err := e.store.ClaimLease(ctx, closeLease, e.holder, lease); err != nil {
 		return err
 	} else if !ok {
@@ -918,6 +939,35 @@ func (e *Engine) closeDue(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// syncClosed hands the Slack side, once per process, each poll poll.close_at closed that it has not
+// closed itself: another process (`internbot remind`) may have, and a running bot then still holds it
+// as open (its cache, the poll message's counts) until it learns. ClosePoll on a closed poll is how
+// it learns: it updates the bot's state and brings the message to its final counts.
+func (e *Engine) syncClosed(ctx context.Context, at time.Time) error {
+	polls, err := e.store.Polls(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range polls {
+		if !p.Closed() || !p.CreatedAt.Before(at) || p.ClosedAt.Before(at) {
+			continue // open (closeOne's), a new poll, or closed by hand before close_at
+		}
+		e.mu.Lock()
+		seen := e.closedSeen[p.ID]
+		e.mu.Unlock()
+		if seen {
+			continue
+		}
+		if _, err := e.slack.ClosePoll(ctx, p.ID); err != nil {
+			return fmt.Errorf("poll %d: %w", p.ID, err)
+		}
+		e.mu.Lock()
+		e.closedSeen[p.ID] = true
+		e.mu.Unlock()
+	}
+	return nil
+}
+
 func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time) error {
 	c, err := e.store.AddClosing(ctx, c.PollID, c.Deadline) // counts this attempt at the note
 	if err != nil || c.State == internbot.ReminderPosted {
@@ -931,6 +981,9 @@ func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time
 		if p, err = e.slack.ClosePoll(ctx, p.ID); err != nil {
 			return err
 		}
+		e.mu.Lock()
+		e.closedSeen[p.ID] = true
+		e.mu.Unlock()
 		e.log.Info("poll closed by poll.close_at", "poll", p.ID, "channel", p.Channel, "deadline", c.Deadline)
 	}
 	key := fmt.Sprintf("close|%d", p.ID)
@@ -948,7 +1001,7 @@ func (e *Engine) closeOne(ctx context.Context, c internbot.Closing, at time.Time
 		return err
 	}
 	date, _ := config.ParseDate(at.In(e.cfg.Timezone).AddDate(0, 0, -1).Format(time.DateOnly))
-	msg := Message{Closing: true, Deadline: c.Deadline, Date: date, At: e.noon(date), Poll: &p, Counts: counts}
+	msg := Message{Closing: true, Deadline: c.Deadline, Date: date, At: noon(date, e.cfg.Timezone), Zone: e.cfg.Timezone, Poll: &p, Counts: counts}
 	ts, err := e.slack.Post(ctx, p.Channel, msg, key)
 	if err != nil {
 		return err
@@ -961,38 +1014,52 @@ type NudgeReport struct {
 	Deadline string // the deadline the nudges named; "" if there is no upcoming one
 	NoPoll   bool   // there is no open poll to nudge about
 	Already  bool   // a nudge already went out today (the configured zone's day)
-	Sent     int
-	Failed   int // could not be sent (Slack refused, or will retry at no later run)
+	// Busy: a reminder run (this process's, or another's DM fan-out) is under way; nothing was sent
+	// and the day is not used up: try again in a few minutes.
+	Busy   bool
+	Sent   int
+	Failed int // could not be sent (Slack refused, or will retry at no later run)
 }
 
 // Nudge DMs, now, the members of the poll's channel who have not answered it, naming the next
-// deadline: at most once per day (the configured zone's), and never twice to one person for one
-// deadline on their day (a scheduled nudge counts).
+// deadline on each one's own day: at most once per day (the configured zone's), and never twice to
+// one person for one deadline on their day (a scheduled nudge counts). While a reminder run is under
+// way (this process's, beyond a short wait, or another's DM fan-out) it sends nothing, reports Busy
+// and leaves the day unused.
 func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 	var nr NudgeReport
+	wait, cancel := context.WithTimeout(ctx, e.turnWait)
+	defer cancel()
 	select {
 	case e.turn <- struct{}{}:
 		defer func() { <-e.turn }()
-	case <-ctx.Done():
-		return nr, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+	case <-wait.Done():
+		if ctx.Err() != nil {
+			return nr, fmt.Errorf("wait for the reminder run under way: %w", ctx.Err())
+		}
+		nr.Busy = true
+		return nr, nil
 	}
 	now := e.now()
-	today := config.DateOf(now.In(e.cfg.Timezone))
 	ds, err := e.Deadlines(ctx)
 	if err != nil {
 		return nr, err
 	}
-	var next *Deadline
-	for i := range ds {
-		if today.DaysUntil(ds[i].Date) >= 0 {
-			next = &ds[i]
-			break
+	// next is the first deadline not yet past on day.
+	next := func(day config.Date) *Deadline {
+		for i := range ds {
+			if day.DaysUntil(ds[i].Date) >= 0 {
+				return &ds[i]
+			}
 		}
+		return nil
 	}
-	if next == nil {
+	today := config.DateOf(now.In(e.cfg.Timezone))
+	if n := next(today); n != nil {
+		nr.Deadline = n.Name
+	} else {
 		return nr, nil
 	}
-	nr.Deadline = next.Name
 	poll, err := found(e.dmPoll(ctx))
 	if err != nil {
 		return nr, err
@@ -1024,22 +1091,24 @@ func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 		}
 	}
 	slices.Sort(undecided)
-	if ok, err := e.store.ClaimNudgeDay(ctx, today.String(), by); err != nil {
-		return nr, err
-	} else if !ok {
-		nr.Already = true
-		return nr, nil
-	}
+	// The lease before the day: a day claimed and then refused the lease would be used up unsent.
 	if ok, err := e.store.ClaimLease(ctx, dmLease, e.holder, lease); err != nil {
 		return nr, err
 	} else if !ok {
-		return nr, errLeaseHeld
+		nr.Busy = true
+		return nr, nil
 	}
 	defer func() {
 		if err := e.store.ReleaseLease(context.WithoutCancel(ctx), dmLease, e.holder); err != nil {
 			e.log.Warn("could not release the DM lease", "err", err)
 		}
 	}()
+	if ok, err := e.store.ClaimNudgeDay(ctx, today.String(), by); err != nil {
+		return nr, err
+	} else if !ok {
+		nr.Already = true
+		return nr, nil
+	}
 	link := e.lazyPermalink(ctx, poll)
 	var rep Report
 	var errs []error
@@ -1050,7 +1119,11 @@ func (e *Engine) Nudge(ctx context.Context, by string) (NudgeReport, error) {
 		loc := e.zoneOf(users, u)
 		e.noteZone(loc)
 		day := config.DateOf(now.In(loc))
-		if err := e.dmOne(ctx, *next, day.String(), day.DaysUntil(next.Date), *poll, link, recipient{user: u, nudge: true}, &rep); err != nil {
+		d := next(day)
+		if d == nil {
+			continue // every deadline is past on their day
+		}
+		if err := e.dmOne(ctx, *d, day.String(), day.DaysUntil(d.Date), *poll, link, recipient{user: u, nudge: true, loc: loc}, &rep); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -67,6 +67,7 @@ type fakeSlack struct {
 	openDM func(user string) error
 	// users is the workspace directory Users returns; closePoll closes a poll.
 	users     map[string]remind.User
+	usersErr  error // what Users fails with, if set
 	closePoll func(id int64) (internbot.Poll, error)
 }
 
@@ -145,6 +146,9 @@ func (s *fakeSlack) Users(context.Context) (map[string]remind.User, error) {
 	s.called("users")
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.usersErr != nil {
+		return nil, s.usersErr
+	}
 	return s.users, nil
 }
 

@@ -113,8 +113,11 @@ func (e *Engine) start(ctx context.Context, sched cron.Schedule) (stop func()) {
 	// the request it has in flight.
 	jobCtx = withAbandon(jobCtx, ctx)
 	l := cronLogger{e.log.With("component", "cron")}
-	c := cron.New(cron.WithLocation(e.cfg.Timezone), cron.WithChain(cron.Recover(l), cron.SkipIfStillRunning(l)))
-	run := cron.FuncJob(func() { e.tick(jobCtx) })
+	c := cron.New(cron.WithLocation(e.cfg.Timezone))
+	// Wrapped once, not by the cron's chain: re-adding the job on a reschedule must keep the one
+	// SkipIfStillRunning wrapper, or a tick after it would start a second retry loop beside one
+	// still under way.
+	run := cron.NewChain(cron.Recover(l), cron.SkipIfStillRunning(l)).Then(cron.FuncJob(func() { e.tick(jobCtx) }))
 	var mu sync.Mutex
 	job := c.Schedule(sched, run)
 	e.mu.Lock()

@@ -41,6 +41,13 @@ func TestClickReactionRule(t *testing.T) {
 		{"a click delivered late loses to a newer reaction", []step{{"react", yes, 5}, {"click", maybe, 2}}, "yes"},
 		{"an older click delivered late does not replace a newer one", []step{{"click", no, 5}, {"click", maybe, 2}}, "no"},
 		{"same instant: the option listed first", []step{{"react", no, 3}, {"click", maybe, 3}}, "maybe"},
+		// Each interaction runs on its own goroutine: a forget can be stored before an older click.
+		{"a click older than the forget stays withdrawn", []step{{"click", maybe, 1}, {"forget", 0, 3}, {"click", no, 2}}, ""},
+		{"a click older than a forget with no click before it stays withdrawn", []step{{"forget", 0, 3}, {"click", no, 2}}, ""},
+		{"a click newer than the forget counts", []step{{"click", maybe, 1}, {"forget", 0, 2}, {"click", no, 3}}, "no"},
+		{"a click at the forget's instant stays withdrawn", []step{{"forget", 0, 2}, {"click", no, 2}}, ""},
+		{"a forget older than the click changes nothing", []step{{"click", maybe, 3}, {"forget", 0, 2}}, "maybe"},
+		{"an older forget does not undo a newer forget", []step{{"forget", 0, 4}, {"forget", 0, 2}, {"click", no, 3}}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,7 +63,7 @@ func TestClickReactionRule(t *testing.T) {
 				case "click":
 					_, err = db.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: "U1", Option: s.option, MessageTS: p.TS, ActionTS: ts(s.at)})
 				case "forget":
-					_, err = db.ForgetClick(ctx, p.ID, "U1")
+					_, err = db.ForgetClick(ctx, p.ID, "U1", ts(s.at))
 				}
 				if err != nil {
 					t.Fatalf("step %d %v: %v", i, s, err)
@@ -92,7 +99,7 @@ func TestApplyClick(t *testing.T) {
 		if r, err := db.ApplyClick(ctx, c); err != nil || r.Duplicate || r.Answer != "maybe" {
 			t.Fatalf("first: %+v %v", r, err)
 		}
-		if _, err := db.ForgetClick(ctx, p.ID, "U1"); err != nil {
+		if _, err := db.ForgetClick(ctx, p.ID, "U1", ts(2)); err != nil {
 			t.Fatal(err)
 		}
 		// Delivered again after it was forgotten: still the same click, and it stays forgotten.
@@ -102,6 +109,30 @@ func TestApplyClick(t *testing.T) {
 		raw := rawDB(t, path)
 		if n := count(t, raw, `SELECT count(*) FROM click_events`); n != 1 {
 			t.Fatalf("%d click events", n)
+		}
+	})
+	// A click whose action_ts is ahead of Slack's clock is ordered by the bot's reading of Slack's
+	// clock (OrderTS), which differs from one delivery to the next; the delivery is still known by its
+	// own action_ts.
+	t.Run("AheadOfSlackRedeliveredStoredOnce", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "internbot.db")
+		db, _ := MustOpenDBAt(t, path)
+		p := mustCreatePoll(t, db)
+		c := internbot.Click{PollID: p.ID, User: "U1", Option: 1, MessageTS: p.TS, ActionTS: "4102444800.000001", OrderTS: ts(1)}
+		if r, err := db.ApplyClick(ctx, c); err != nil || r.Duplicate || r.Answer != "maybe" {
+			t.Fatalf("first: %+v %v", r, err)
+		}
+		mustApply(t, db, internbot.ReactionEvent{EventID: "Ev1", PollID: p.ID, User: "U1", Reaction: p.Options[0].Reaction, Added: true, EventTS: ts(2)})
+		c.OrderTS = ts(3)
+		if r, err := db.ApplyClick(ctx, c); err != nil || !r.Duplicate || r.Answer != "yes" {
+			t.Fatalf("again: %+v %v", r, err)
+		}
+		raw := rawDB(t, path)
+		if n := count(t, raw, `SELECT count(*) FROM click_events`); n != 1 {
+			t.Fatalf("%d click events", n)
+		}
+		if n := count(t, raw, `SELECT action_us FROM poll_clicks`); n != 1710000000_000001 {
+			t.Fatalf("click ordered at %d µs, want the first delivery's OrderTS", n)
 		}
 	})
 	t.Run("ErrPollClosed", func(t *testing.T) {
@@ -139,6 +170,9 @@ func TestApplyClick(t *testing.T) {
 		db, _ := MustOpenDBAt(t, path)
 		p := mustCreatePoll(t, db)
 		if _, err := db.ApplyClick(ctx, internbot.Click{PollID: p.ID, User: "U1", Option: 0, MessageTS: p.TS, ActionTS: ts(1)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ForgetClick(ctx, p.ID, "U1", ts(2)); err != nil { // a withdrawn click is a row too
 			t.Fatal(err)
 		}
 		if err := db.ForgetUser(ctx, "U1"); err != nil {

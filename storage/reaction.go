@@ -155,13 +155,14 @@ const (
 	// one per option); deriveAnswer picks the top one in Go, which spares
 	// SQLite a sorter per event.
 	// expressionsQuery lists what a person's answer is derived from: their present option reactions
-	// and their standing click (see click.go), each with its time on Slack's clock.
+	// and their standing click (see click.go; a withdrawn one is a tombstone, no expression), each
+	// with its time on Slack's clock.
 	expressionsQuery = `
 		SELECT position, event_us FROM reaction_facts
 		WHERE poll_id = ?1 AND user_id = ?2 AND present = 1
 		UNION ALL
 		SELECT position, action_us FROM poll_clicks
-		WHERE poll_id = ?1 AND user_id = ?2`
+		WHERE poll_id = ?1 AND user_id = ?2 AND NOT withdrawn`
 	// upsertAnswerQuery touches the row (and answered_at) only when the
 	// answer really changes, so RowsAffected says whether it did.
 	upsertAnswerQuery = `
