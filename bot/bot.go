@@ -82,6 +82,7 @@ type Bot struct {
 
 	polls    *pollCache
 	admins   *adminCache
+	members  *memberCache
 	pacer    pacer
 	commands []command
 	replies  replyCache
@@ -149,6 +150,7 @@ func New(opts Options) (*Bot, error) {
 		b.slackClock = NewSlackClock()
 	}
 	b.admins = newAdminCache(b.now)
+	b.members = newMemberCache(b.now)
 	b.commands = commandTable()
 	b.interactions = interactionTable()
 	var err error
@@ -615,6 +617,13 @@ func (b *run) ack(req *socketmode.Request, payload any, received time.Time) {
 	b.metrics.acked(req.Type, received)
 }
 
+// memberMoved: someone joined or left channel, so its member list is asked again, and every Home
+// rendered again (which polls it shows, how many have not answered).
+func (b *run) memberMoved(channel string) {
+	b.members.forget(channel)
+	b.homes.changed()
+}
+
 func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 	ev, ok := evt.Data.(slackevents.EventsAPIEvent)
 	if !ok {
@@ -627,10 +636,16 @@ func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 	}
 	switch inner := ev.InnerEvent.Data.(type) {
 	case *slackevents.AppHomeOpenedEvent:
-		b.ack(evt.Request, nil, received)
 		if inner.Tab == "home" && inner.User != "" {
 			b.homes.opened(inner.User)
 		}
+		b.ack(evt.Request, nil, received)
+	case *slackevents.MemberJoinedChannelEvent:
+		b.memberMoved(inner.Channel)
+		b.ack(evt.Request, nil, received)
+	case *slackevents.MemberLeftChannelEvent:
+		b.memberMoved(inner.Channel)
+		b.ack(evt.Request, nil, received)
 	case *slackevents.ReactionAddedEvent:
 		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
 			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,

@@ -86,7 +86,7 @@ func (b *run) onPollAnswer(ctx context.Context, in *interaction) error {
 	}
 	in.ack(nil)
 	if !res.Duplicate {
-		b.updates.mark(p.ID)
+		b.updates.markAnswer(p.ID, in.cb.User.ID)
 	}
 	b.respondTo(ctx, in, answeredReply(p, res.Answer, p.Options[pos].Answer))
 	return nil
@@ -112,7 +112,7 @@ func (b *run) onPollForget(ctx context.Context, in *interaction) error {
 		return fmt.Errorf("forget click: %w", err)
 	}
 	in.ack(nil)
-	b.updates.mark(p.ID)
+	b.updates.markAnswer(p.ID, in.cb.User.ID)
 	if answer == "" {
 		b.respondTo(ctx, in, textReply("Done: you have no answer on the poll in <#%s> now.", p.Channel))
 		return nil

@@ -50,9 +50,11 @@ const (
 	homeBurst     = 20
 )
 
-// homes publishes Home tabs. Opens are published at once; changes (marked for everyone who has
-// opened the Home during this run) are coalesced per person and published only when the rendering
-// differs from what that person's Home shows.
+// homes publishes Home tabs. Opens are published at once, ahead of any refresh under way; changes
+// are coalesced per person and published only when the rendering differs from what that person's
+// Home shows. A change to a poll or the deadlines is rendered for everyone who has opened the Home
+// during this run; a changed answer only for its author and the admins who see that poll's counts.
+// A views.publish token is spent only on a Home that is actually published.
 type homes struct {
 	b *run
 
@@ -60,6 +62,7 @@ type homes struct {
 	seen   map[string]bool   // people who opened the Home during this run
 	dirty  map[string]bool   // to render again; true: publish even if unchanged (an open)
 	all    bool              // everyone in seen is to be rendered again
+	polls  map[int64]bool    // polls whose answers changed: their admins' Homes are to be rendered again
 	shown  map[string]string // what each person's Home shows now
 	wake   chan struct{}
 	tokens float64
@@ -68,7 +71,7 @@ type homes struct {
 
 func newHomes(b *run) *homes {
 	return &homes{b: b, seen: map[string]bool{}, dirty: map[string]bool{}, shown: map[string]string{},
-		wake: make(chan struct{}, 1), tokens: homeBurst}
+		polls: map[int64]bool{}, wake: make(chan struct{}, 1), tokens: homeBurst}
 }
 
 // opened asks for user's Home to be published now.
@@ -95,6 +98,21 @@ func (h *homes) changed() {
 	h.poke()
 }
 
+// answered asks for the Homes that show user's answer on poll id to be rendered again: user's own
+// and those of the admins who see the poll's counts. It never blocks.
+func (h *homes) answered(id int64, user string) {
+	if h == nil {
+		return // a run under construction (tests build parts of one)
+	}
+	h.mu.Lock()
+	if h.seen[user] && !h.dirty[user] {
+		h.dirty[user] = false
+	}
+	h.polls[id] = true
+	h.mu.Unlock()
+	h.poke()
+}
+
 // changedFor asks for user's Home to be rendered again, if they have one.
 func (h *homes) changedFor(user string) {
 	if h == nil {
@@ -115,11 +133,14 @@ func (h *homes) poke() {
 	}
 }
 
-func (h *homes) take() map[string]bool {
+// take is the Homes to render now (true: publish even if unchanged) and the polls whose admins'
+// Homes are to be rendered too.
+func (h *homes) take() (map[string]bool, []int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := h.dirty
 	h.dirty = map[string]bool{}
+	var polls []int64
 	if h.all {
 		for u := range h.seen {
 			if _, ok := out[u]; !ok {
@@ -127,8 +148,63 @@ func (h *homes) take() map[string]bool {
 			}
 		}
 		h.all = false
+	} else {
+		for id := range h.polls {
+			polls = append(polls, id)
+		}
+	}
+	clear(h.polls)
+	return out, polls
+}
+
+// takeOpens is the Homes opened since the last take, taken out of what is marked.
+func (h *homes) takeOpens() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for u, force := range h.dirty {
+		if force {
+			out = append(out, u)
+			delete(h.dirty, u)
+		}
 	}
 	return out
+}
+
+// addAdmins adds to work the Homes of the admins who see poll ids' counts: people who opened the
+// Home during this run, are admins and are members of the poll's channel. Membership and admin
+// rights come from their caches, so a warm pass costs no Web API call.
+func (h *homes) addAdmins(ctx context.Context, work map[string]bool, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	h.mu.Lock()
+	var viewers []string
+	for u := range h.seen {
+		if _, ok := work[u]; !ok {
+			viewers = append(viewers, u)
+		}
+	}
+	h.mu.Unlock()
+	for _, id := range ids {
+		p, ok := h.b.polls.byID(id)
+		if !ok {
+			continue
+		}
+		members, err := h.b.channelMembers(ctx, p.Channel)
+		if err != nil {
+			h.b.log.Warn("members of a poll's channel; its admins' Homes are not refreshed", "channel", p.Channel, "err", err)
+			continue
+		}
+		for _, u := range viewers {
+			if _, ok := work[u]; ok || !members[u] {
+				continue
+			}
+			if admin, err := h.b.isAdmin(ctx, u); err == nil && admin {
+				work[u] = false
+			}
+		}
+	}
 }
 
 // wait takes one views.publish token, waiting for it while ctx lasts.
@@ -161,13 +237,33 @@ func (h *homes) run(ctx context.Context) {
 		if !h.hasOpen() && !h.coalesce(ctx) {
 			return
 		}
-		for user, force := range h.take() {
-			if h.wait(ctx) != nil {
+		work, polls := h.take()
+		h.addAdmins(ctx, work, polls)
+		for {
+			// A Home just opened goes ahead of the rest of the pass: Slack shows it within 3 seconds.
+			for _, user := range h.takeOpens() {
+				delete(work, user)
+				_ = h.b.safely("views_publish", func() error { return h.b.publishHome(ctx, user, true) })
+			}
+			if ctx.Err() != nil {
 				return
 			}
+			user, force, ok := any1(work)
+			if !ok {
+				break
+			}
+			delete(work, user)
 			_ = h.b.safely("views_publish", func() error { return h.b.publishHome(ctx, user, force) })
 		}
 	}
+}
+
+// any1 is one entry of m.
+func any1(m map[string]bool) (string, bool, bool) {
+	for k, v := range m {
+		return k, v, true
+	}
+	return "", false, false
 }
 
 // coalesce waits b.updateInterval for more changes, or less if someone opens the Home meanwhile. It
@@ -215,6 +311,9 @@ func (b *run) publishHome(ctx context.Context, user string, force bool) error {
 	b.homes.mu.Unlock()
 	if same && !force {
 		return nil
+	}
+	if err := b.homes.wait(ctx); err != nil {
+		return err
 	}
 	err = b.call(ctx, "views.publish", true, func(ctx context.Context) error {
 		_, err := b.client.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user,

@@ -165,7 +165,7 @@ func (b *run) cmdForget(ctx context.Context, r *request) (*reply, error) {
 		return nil, err
 	}
 	for _, p := range polls {
-		b.updates.mark(p.ID)
+		b.updates.markAnswer(p.ID, r.user)
 	}
 	// Their Home shows their answers, closed polls' too: none of those is marked above.
 	b.homes.changedFor(r.user)

@@ -239,17 +239,21 @@ func (b *run) commitBatch(ctx context.Context, batch []pendingReaction, evs []in
 	}
 	b.metrics.batch(len(evs))
 	b.ackBatch(batch)
-	var dirty []int64
+	type answer struct {
+		poll int64
+		user string
+	}
+	var dirty []answer
 	for i, p := range batch {
 		if r := results[i]; !r.Duplicate && !r.Ignored {
 			b.metrics.answerRecorded()
-			if !slices.Contains(dirty, p.ev.PollID) {
-				dirty = append(dirty, p.ev.PollID)
+			if a := (answer{p.ev.PollID, p.ev.User}); !slices.Contains(dirty, a) {
+				dirty = append(dirty, a)
 			}
 		}
 	}
-	for _, id := range dirty {
-		b.updates.mark(id)
+	for _, a := range dirty {
+		b.updates.markAnswer(a.poll, a.user)
 	}
 }
 

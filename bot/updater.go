@@ -27,8 +27,21 @@ func newUpdater(b *run) *updater {
 	return &updater{b: b, dirty: make(map[int64]bool), shown: make(map[int64]string), wake: make(chan struct{}, 1), stopped: make(chan struct{})}
 }
 
-// mark asks for poll id's message to be refreshed. It never blocks.
+// mark asks for poll id's message to be refreshed after a change to the poll itself (opened,
+// closed, reopened, read back): every Home is rendered again. It never blocks.
 func (u *updater) mark(id int64) {
+	u.markMessage(id)
+	u.b.homes.changed() // the poll's state shows on every Home that shows the poll
+}
+
+// markAnswer asks for poll id's message to be refreshed after user's answer changed: only user's
+// Home and the Homes of admins who see the poll's counts are rendered again. It never blocks.
+func (u *updater) markAnswer(id int64, user string) {
+	u.markMessage(id)
+	u.b.homes.answered(id, user)
+}
+
+func (u *updater) markMessage(id int64) {
 	u.mu.Lock()
 	u.dirty[id] = true
 	u.mu.Unlock()
@@ -36,7 +49,6 @@ func (u *updater) mark(id int64) {
 	case u.wake <- struct{}{}:
 	default:
 	}
-	u.b.homes.changed() // counts and answers show on Homes too
 }
 
 // showing records what poll id's message says now; it reports whether that is news.

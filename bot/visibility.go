@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -82,10 +85,67 @@ func (b *run) valuePoll(ctx context.Context, user, value string) (internbot.Poll
 // notMemberText refuses a button on a poll of a channel the person is not in, without naming it.
 const notMemberText = "That poll is in a channel you're not in, so I can't do that for you."
 
-// channelMembers is everyone in channel (conversations.members). A channel the bot cannot see any
-// more (channel_not_found, or any other refusal such as missing_scope) has no members it can vouch
-// for: the answer is empty, not an error. Failures worth retrying are errors.
+// memberTTL is how long a channel's member list is trusted. member_joined_channel and
+// member_left_channel drop it sooner; the TTL bounds how stale it gets if one of those is lost.
+const memberTTL = 30 * time.Second
+
+// memberCache remembers each channel's members, so that rendering every Home, results, me and the
+// reminders' recipients cost one conversations.members (a few pages) per channel per memberTTL
+// instead of one per Home per channel (Tier 4: about 100 calls a minute for the whole workspace).
+type memberCache struct {
+	now     func() time.Time
+	mu      sync.Mutex
+	entries map[string]memberEntry
+}
+
+type memberEntry struct {
+	members map[string]bool
+	at      time.Time
+}
+
+func newMemberCache(now func() time.Time) *memberCache {
+	return &memberCache{now: now, entries: make(map[string]memberEntry)}
+}
+
+func (c *memberCache) get(channel string) (map[string]bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[channel]
+	if !ok || c.now().Sub(e.at) > memberTTL || c.now().Before(e.at) {
+		return nil, false
+	}
+	return maps.Clone(e.members), true
+}
+
+func (c *memberCache) put(channel string, members map[string]bool) {
+	c.mu.Lock()
+	c.entries[channel] = memberEntry{members: maps.Clone(members), at: c.now()}
+	c.mu.Unlock()
+}
+
+// forget drops channel's members (someone joined or left it).
+func (c *memberCache) forget(channel string) {
+	c.mu.Lock()
+	delete(c.entries, channel)
+	c.mu.Unlock()
+}
+
+// channelMembers is everyone in channel (conversations.members), from the cache when it is fresh. A
+// channel the bot cannot see any more (channel_not_found, or any other refusal such as missing_scope)
+// has no members it can vouch for: the answer is empty, not an error. Failures worth retrying are
+// errors, and not cached.
 func (b *Bot) channelMembers(ctx context.Context, channel string) (map[string]bool, error) {
+	if m, ok := b.members.get(channel); ok {
+		return m, nil
+	}
+	members, err := b.listMembers(ctx, channel)
+	if err == nil {
+		b.members.put(channel, members)
+	}
+	return members, err
+}
+
+func (b *Bot) listMembers(ctx context.Context, channel string) (map[string]bool, error) {
 	members := make(map[string]bool)
 	params := &slack.GetUsersInConversationParameters{ChannelID: channel, Limit: 200}
 	for {

@@ -58,11 +58,14 @@
 // view_submission and view_closed and read a response_action as Slack does
 // (errors must name input blocks); Shortcut sends a global shortcut;
 // ClickView presses a button on a Home or modal; HomeView, Views and
-// OpenModal inspect them.
+// OpenModal inspect them, and Published lists whose Home each views.publish
+// was.
 //
 // The world is set up with AddUser, AddChannel (Channel.Private hides a
-// channel the bot is not in), SetMember and PostAsUser, and inspected with
-// Messages, Message, Reactions, IMChannel, Calls, Acks and Subscribe.
+// channel the bot is not in), SetMember (quietly), Join (sends
+// member_joined_channel or member_left_channel) and PostAsUser, and
+// inspected with Messages, Message, Reactions, IMChannel, Calls, Acks and
+// Subscribe.
 //
 // Timestamps come from Options.Now (swappable with SetNow) as
 // "<seconds>.<6 digits>" and are strictly increasing per server; every HTTP

@@ -144,6 +144,53 @@ func (s *Server) react(ctx context.Context, user, channel, ts, name string, adde
 	return p.Wait(ctx)
 }
 
+// memberEvent is member_joined_channel or member_left_channel
+// (https://docs.slack.dev/reference/events/member_joined_channel).
+type memberEvent struct {
+	Type        string `json:"type"`
+	User        string `json:"user"`
+	Channel     string `json:"channel"`
+	ChannelType string `json:"channel_type"` // C public, G private
+	Team        string `json:"team"`
+	EventTS     string `json:"event_ts"`
+}
+
+// Join is user joining (member) or leaving channel in the Slack client: the membership changes and
+// member_joined_channel or member_left_channel is sent, as Slack does to a bot in the channel, then
+// the ack is awaited. Nothing is sent if user was already (or was not) a member.
+func (s *Server) Join(ctx context.Context, channel, user string, member bool) (Ack, error) {
+	s.mu.Lock()
+	ch := s.lookupLocked(channel)
+	if ch == nil || ch.im {
+		s.mu.Unlock()
+		return Ack{}, fmt.Errorf("slackemu: no channel %s", channel)
+	}
+	if ch.members[user] == member {
+		s.mu.Unlock()
+		return Ack{}, nil
+	}
+	if member {
+		ch.members[user] = true
+	} else {
+		delete(ch.members, user)
+	}
+	ev := memberEvent{Type: "member_left_channel", User: user, Channel: ch.id, ChannelType: "C", Team: s.opts.TeamID}
+	if member {
+		ev.Type = "member_joined_channel"
+	}
+	if ch.private {
+		ev.ChannelType = "G"
+	}
+	s.mu.Unlock()
+	eventTS, now := s.nextTS()
+	ev.EventTS = eventTS
+	p, err := s.Send(ctx, s.eventCallbackAt(ev, now))
+	if err != nil {
+		return Ack{}, err
+	}
+	return p.Wait(ctx)
+}
+
 // slashPayload is a slash_commands payload as Slack sends it over Socket
 // Mode; note is_enterprise_install is the string "false", as Slack sends it.
 type slashPayload struct {

@@ -89,6 +89,7 @@ type Server struct {
 	views     map[string]*View
 	files     map[string]*File
 	calls     map[string]int
+	published []string // whose Home each views.publish that succeeded was, in order
 	failures  map[string]*Failure
 	// rateLimited enforces tiers (see EnforceRateLimits); recent are the calls counted per key, and
 	// limited how many were answered 429.

@@ -279,7 +279,15 @@ func (s *Server) viewsPublish(c *call) (apiResult, string) {
 	} else {
 		v = s.newViewLocked(req, raw, user)
 	}
+	s.published = append(s.published, user)
 	return apiResult{"view": s.viewJSONLocked(v)}, ""
+}
+
+// Published lists whose Home each successful views.publish was, oldest first.
+func (s *Server) Published() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.published)
 }
 
 func (s *Server) viewsOpen(c *call) (apiResult, string) {

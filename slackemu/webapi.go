@@ -25,6 +25,9 @@ type Failure struct {
 	// LoseResponse carries the call out, then drops the connection instead of answering: the
 	// request took effect but its response was lost on the way back.
 	LoseResponse bool
+	// Hold, if set, keeps each failing call waiting until it is closed (or the request ends), for a
+	// test to act while the bot is inside that call. Alone it is a success that waits.
+	Hold <-chan struct{}
 	// Channel, if set, limits the failure to calls whose channel argument is this one; calls for
 	// other channels go through and do not count towards Times (one poll rate-limited, not all).
 	Channel string
@@ -113,6 +116,13 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, method, c
 		case <-s.done:
 		}
 		t.Stop()
+	}
+	if f.Hold != nil {
+		select {
+		case <-f.Hold:
+		case <-r.Context().Done():
+		case <-s.done:
+		}
 	}
 	switch {
 	case f.Status == http.StatusTooManyRequests:
