@@ -128,14 +128,19 @@ func TestHideResultsNudgeReply(t *testing.T) {
 	p := h.postButtonsPoll()
 	h.click(other, channel, p.TS, "yes")
 
-	h.emu.SetMember(channel, admin, false)
+	// Leaving and joining as in Slack: the member events tell the bot (it caches member lists).
+	if _, err := h.emu.Join(context.Background(), channel, admin, false); err != nil {
+		t.Fatal(err)
+	}
 	if r := h.slash(admin, channel, "nudge"); strings.Contains(r.Text, "Nudged") || !strings.Contains(r.Text, "not in") {
 		t.Fatalf("an admin outside the poll's channel: %q", r.Text)
 	}
 	if got := len(h.dms(member)); got != 0 {
 		t.Fatalf("an admin outside the channel nudged %d", got)
 	}
-	h.emu.SetMember(channel, admin, true)
+	if _, err := h.emu.Join(context.Background(), channel, admin, true); err != nil {
+		t.Fatal(err)
+	}
 	r := h.slash(admin, channel, "nudge")
 	if !strings.Contains(r.Text, "Nudged") || !strings.Contains(r.Text, "hidden until the poll closes") || regexp.MustCompile(`\d+ (people|person)`).MatchString(r.Text) {
 		t.Fatalf("nudge on a hide_results poll: %q", r.Text)
