@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/internbot/internbot"
 	"github.com/internbot/internbot/config"
@@ -64,21 +65,33 @@ func (b *run) cmdDeadline(ctx context.Context, r *request) (*reply, error) {
 	}
 }
 
+// deadlineProblems says what is wrong with a deadline an admin adds (the command and the modal): with
+// its name, with its date; "" where nothing is.
+func (b *Bot) deadlineProblems(name string, date config.Date) (nameErr, dateErr string) {
+	switch {
+	case name == "":
+		nameErr = "Give the deadline a name."
+	case utf8.RuneCountInString(name) > maxDeadlineName:
+		nameErr = fmt.Sprintf("That name is too long: keep it under %d characters.", maxDeadlineName)
+	}
+	for _, d := range b.cfg.Deadlines {
+		if name != "" && strings.EqualFold(d.Name, name) {
+			nameErr = fmt.Sprintf("There is already a deadline called “%s” (in the config file).", escape(d.Name))
+		}
+	}
+	if today := b.reminders.Today(); date.Before(today) {
+		dateErr = fmt.Sprintf("%s is in the past (today is %s in %s).", date, today, b.cfg.Timezone)
+	}
+	return nameErr, dateErr
+}
+
 func (b *run) addDeadline(ctx context.Context, r *request, dateText, name string) (*reply, error) {
 	date, err := config.ParseDate(dateText)
 	if err != nil {
 		return textReply("%s", escape(err.Error())), nil
 	}
-	if len(name) > maxDeadlineName {
-		return textReply("That name is too long: keep it under %d characters.", maxDeadlineName), nil
-	}
-	if date.Before(b.reminders.Today()) {
-		return textReply("%s is in the past (today is %s in %s).", date, b.reminders.Today(), b.cfg.Timezone.String()), nil
-	}
-	for _, d := range b.cfg.Deadlines {
-		if strings.EqualFold(d.Name, name) {
-			return textReply("There is already a deadline called *%s* (in the config file).", escape(d.Name)), nil
-		}
+	if nameErr, dateErr := b.deadlineProblems(name, date); nameErr != "" || dateErr != "" {
+		return textReply("%s", strings.TrimSpace(nameErr+" "+dateErr)), nil
 	}
 	_, err = b.store.AddDeadline(ctx, internbot.Deadline{Name: name, Date: date.String(), CreatedBy: r.user})
 	if errors.Is(err, internbot.ErrDuplicate) {

@@ -341,7 +341,7 @@ func FuzzCommand(f *testing.F) {
 				t.Fatalf("%q: stored a deadline with a bad date %q: %v", text, d.Date, err)
 			case date.Before(config.DateOf(b.now())):
 				t.Fatalf("%q: stored a deadline in the past: %s", text, d.Date)
-			case d.Name == "" || len(d.Name) > maxDeadlineName || d.Name != strings.Join(strings.Fields(d.Name), " "):
+			case d.Name == "" || utf8.RuneCountInString(d.Name) > maxDeadlineName || d.Name != strings.Join(strings.Fields(d.Name), " "):
 				t.Fatalf("%q: stored a bad deadline name %q", text, d.Name)
 			case !utf8.ValidString(d.Name):
 				t.Fatalf("%q: stored a deadline name that is not UTF-8: %q", text, d.Name)
@@ -635,7 +635,7 @@ func FuzzDeadlineAdd(f *testing.F) {
 			var err error
 			d, err = config.ParseDate(words[2])
 			wantName := strings.Join(words[3:], " ")
-			want = err == nil && !d.Before(today) && len(wantName) <= maxDeadlineName
+			want = err == nil && !d.Before(today) && utf8.RuneCountInString(wantName) <= maxDeadlineName
 			if want && (len(st.added) != 1 || st.added[0].Name != wantName || st.added[0].Date != words[2]) {
 				t.Fatalf("%q: stored %+v, want %q on %s", text, st.added, wantName, words[2])
 			}

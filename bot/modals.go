@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -137,27 +136,21 @@ func (b *run) onDeadlineSubmit(ctx context.Context, in *interaction) error {
 	name := cleanText(stateValue(in.cb, inputDeadlineName, inputDeadlineName).Value)
 	dateText := stateValue(in.cb, inputDeadlineDate, inputDeadlineDate).SelectedDate
 	errs := map[string]string{}
-	switch {
-	case name == "":
-		errs[inputDeadlineName] = "Give the deadline a name."
-	case len([]rune(name)) > maxDeadlineName:
-		errs[inputDeadlineName] = fmt.Sprintf("Keep the name under %d characters.", maxDeadlineName)
-	}
 	date, err := config.ParseDate(dateText)
-	today := b.reminders.Today()
+	nameErr, dateErr := b.deadlineProblems(name, date)
 	switch {
 	case dateText == "":
-		errs[inputDeadlineDate] = "Pick a date."
+		dateErr = "Pick a date."
 	case err != nil:
-		errs[inputDeadlineDate] = "That is not a date."
-	case date.Before(today):
-		errs[inputDeadlineDate] = fmt.Sprintf("%s is in the past (today is %s in %s).", date, today, b.cfg.Timezone)
+		dateErr = "That is not a date."
 	}
-	for _, d := range b.cfg.Deadlines {
-		if name != "" && strings.EqualFold(d.Name, name) {
-			errs[inputDeadlineName] = fmt.Sprintf("There is already a deadline called %q (in the config file).", d.Name)
-		}
+	if nameErr != "" {
+		errs[inputDeadlineName] = nameErr
 	}
+	if dateErr != "" {
+		errs[inputDeadlineDate] = dateErr
+	}
+	today := b.reminders.Today()
 	if len(errs) > 0 {
 		in.ack(fieldErrors(errs))
 		return nil
@@ -321,13 +314,8 @@ func adminPollAction(fn func(b *run, ctx context.Context, in *interaction, p int
 }
 
 func (b *run) closeFromHome(ctx context.Context, _ *interaction, p internbot.Poll) error {
-	p, err := b.store.ClosePoll(ctx, p.ID)
-	if err != nil && !errors.Is(err, internbot.ErrPollClosed) {
-		return err
-	}
-	b.polls.put(p)
-	b.updates.mark(p.ID)
-	return nil
+	_, err := b.closePoll(ctx, p.ID)
+	return err
 }
 
 // exportFromHome uploads the poll's CSV to the admin's DM.
