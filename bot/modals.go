@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -51,6 +52,10 @@ func surfaceInteractions() []interactionHandler {
 // openModal opens view with triggerID. A trigger_id used late (Slack allows 3 seconds) or twice is
 // refused by Slack; the person is told to try again rather than left with nothing.
 func (b *run) openModal(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	// A trigger_id lives 3 s: a 429 whose Retry-After outlasts it is not waited out (call gives a
+	// caller with a deadline only the retries that fit in it).
+	ctx, cancel := context.WithTimeout(ctx, triggerLife)
+	defer cancel()
 	err := b.call(ctx, "views.open", false, func(ctx context.Context) error {
 		_, err := b.client.OpenViewContext(ctx, triggerID, view)
 		return err
@@ -60,6 +65,9 @@ func (b *run) openModal(ctx context.Context, triggerID string, view slack.ModalV
 	}
 	return err
 }
+
+// triggerLife is how long Slack accepts an interaction's trigger_id.
+const triggerLife = 3 * time.Second
 
 // deadlineModal asks for a deadline's name and date; privateMetadata is the channel to confirm in
 // ("" for none, from the Home).
@@ -286,7 +294,12 @@ func (b *run) onAdminDeadline(ctx context.Context, in *interaction) error {
 	if !b.requireAdmin(ctx, in, "") {
 		return nil
 	}
-	return b.openModal(ctx, in.cb.TriggerID, deadlineModal(b.reminders.Today(), ""))
+	if err := b.openModal(ctx, in.cb.TriggerID, deadlineModal(b.reminders.Today(), "")); err != nil {
+		// A Home button has no response_url: say it in a DM.
+		b.dm(ctx, in.cb.User.ID, "I couldn't open the form in time (Slack allows 3 seconds for that). Press *Add a deadline* again, or use `/internship deadline add YYYY-MM-DD NAME…`.")
+		return err
+	}
+	return nil
 }
 
 // adminPollAction is a Home button an admin presses on one of the polls it lists (its value is the

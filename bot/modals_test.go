@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,33 @@ func TestDeadlineModalExpiredTrigger(t *testing.T) {
 	if !strings.Contains(h.logs.String(), "expired_trigger_id") {
 		t.Errorf("the log does not say why:\n%s", h.logs)
 	}
+}
+
+// TestDeadlineModalRateLimited: a trigger_id lives 3 s, so a views.open that Slack rate-limits with a
+// longer Retry-After is not waited out (the trigger would be dead by then): the admin is told at once.
+func TestDeadlineModalRateLimited(t *testing.T) {
+	h := newHarness(t)
+	h.emu.Fail("views.open", slackemu.Failure{Status: http.StatusTooManyRequests, RetryAfter: 20, Times: 1})
+	r := h.slash(admin, channel, "deadline add")
+	if !strings.Contains(r.Text, "couldn't open the form") {
+		t.Fatalf("reply = %q; want the admin told to try again", r.Text)
+	}
+	if got := h.emu.Calls("views.open"); got != 1 {
+		t.Errorf("views.open called %d times: a 20 s Retry-After was waited out for a trigger that lives 3 s", got)
+	}
+
+	// From the Home, which has no response_url, the admin is told in a DM.
+	h.openHome(admin)
+	h.emu.Fail("views.open", slackemu.Failure{Status: http.StatusTooManyRequests, RetryAfter: 20, Times: 1})
+	h.clickHome(admin, "admin_deadline", "add")
+	h.eventually("a DM saying the form could not open", func() bool {
+		for _, m := range h.dms(admin) {
+			if strings.Contains(m.Text, "couldn't open the form") {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func TestPostPollShortcut(t *testing.T) {
