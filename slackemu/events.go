@@ -137,11 +137,7 @@ func (s *Server) react(ctx context.Context, user, channel, ts, name string, adde
 	if !changed {
 		return Ack{}, nil
 	}
-	p, err := s.Send(ctx, s.reactionEnvelope(user, ch.id, ts, itemUser, name, added))
-	if err != nil {
-		return Ack{}, err
-	}
-	return p.Wait(ctx)
+	return s.deliver(ctx, s.reactionEnvelope(user, ch.id, ts, itemUser, name, added))
 }
 
 // memberEvent is member_joined_channel or member_left_channel
@@ -184,11 +180,7 @@ func (s *Server) Join(ctx context.Context, channel, user string, member bool) (A
 	s.mu.Unlock()
 	eventTS, now := s.nextTS()
 	ev.EventTS = eventTS
-	p, err := s.Send(ctx, s.eventCallbackAt(ev, now))
-	if err != nil {
-		return Ack{}, err
-	}
-	return p.Wait(ctx)
+	return s.deliver(ctx, s.eventCallbackAt(ev, now))
 }
 
 // slashPayload is a slash_commands payload as Slack sends it over Socket

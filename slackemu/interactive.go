@@ -162,12 +162,14 @@ func (s *Server) Interact(ctx context.Context, in Interaction) (Ack, error) {
 	if s.baseURL() == "" {
 		return Ack{}, ErrNotStarted
 	}
+	return s.sendInteraction(ctx, s.InteractiveEnvelope(in))
+}
+
+// sendInteraction sends an interactive envelope and awaits its ack: an error if it came after Slack's
+// 3 s.
+func (s *Server) sendInteraction(ctx context.Context, env Envelope) (Ack, error) {
 	sent := time.Now()
-	p, err := s.Send(ctx, s.InteractiveEnvelope(in))
-	if err != nil {
-		return Ack{}, err
-	}
-	a, err := p.Wait(ctx)
+	a, err := s.deliver(ctx, env)
 	if err != nil {
 		return Ack{}, err
 	}
@@ -291,17 +293,5 @@ func (s *Server) Click(ctx context.Context, user, channel, ts, actionID string) 
 	if err != nil {
 		return Ack{}, err
 	}
-	sent := time.Now()
-	p, err := s.Send(ctx, env)
-	if err != nil {
-		return Ack{}, err
-	}
-	a, err := p.Wait(ctx)
-	if err != nil {
-		return Ack{}, err
-	}
-	if d := a.At.Sub(sent); d > interactiveAckDeadline {
-		return a, fmt.Errorf("%w: acked after %v", ErrInteractionAckTimeout, d.Round(time.Millisecond))
-	}
-	return a, nil
+	return s.sendInteraction(ctx, env)
 }

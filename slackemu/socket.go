@@ -451,6 +451,15 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// deliver sends e and waits for its ack.
+func (s *Server) deliver(ctx context.Context, e Envelope) (Ack, error) {
+	p, err := s.Send(ctx, e)
+	if err != nil {
+		return Ack{}, err
+	}
+	return p.Wait(ctx)
+}
+
 // Send writes e to the newest socket and returns its Pending. It fails with
 // ErrNotConnected when no socket is open.
 func (s *Server) Send(ctx context.Context, e Envelope) (*Pending, error) {

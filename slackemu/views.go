@@ -412,11 +412,7 @@ func (s *Server) OpenHome(ctx context.Context, user string) (Ack, error) {
 	s.mu.Unlock()
 	eventTS, now := s.nextTS()
 	ev.EventTS = eventTS
-	p, err := s.Send(ctx, s.eventCallbackAt(ev, now))
-	if err != nil {
-		return Ack{}, err
-	}
-	return p.Wait(ctx)
+	return s.deliver(ctx, s.eventCallbackAt(ev, now))
 }
 
 // Input is one input block of a modal: what the person is asked to fill in.
