@@ -647,13 +647,13 @@ func (b *run) onEventsAPI(evt socketmode.Event, received time.Time) {
 		b.memberMoved(inner.Channel)
 		b.ack(evt.Request, nil, received)
 	case *slackevents.ReactionAddedEvent:
-		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
-			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,
-			eventTS: inner.EventTimestamp, added: true})
+		b.onReaction(reactionFact{req: evt.Request, received: received, slackReaction: slackReaction{eventID: eventID,
+			user: inner.User, reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel,
+			ts: inner.Item.Timestamp, eventTS: inner.EventTimestamp, added: true}})
 	case *slackevents.ReactionRemovedEvent:
-		b.onReaction(reactionFact{req: evt.Request, received: received, eventID: eventID, user: inner.User,
-			reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel, ts: inner.Item.Timestamp,
-			eventTS: inner.EventTimestamp, added: false})
+		b.onReaction(reactionFact{req: evt.Request, received: received, slackReaction: slackReaction{eventID: eventID,
+			user: inner.User, reaction: inner.Reaction, itemType: inner.Item.Type, channel: inner.Item.Channel,
+			ts: inner.Item.Timestamp, eventTS: inner.EventTimestamp}})
 	default:
 		b.ack(evt.Request, nil, received)
 	}

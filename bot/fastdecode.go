@@ -16,21 +16,13 @@ import (
 type fastReaction struct {
 	envelopeID   string
 	retryAttempt int
-	eventID      string
-	user         string
-	reaction     string
-	itemType     string
-	channel      string
-	ts           string
-	eventTS      string
-	added        bool
+	slackReaction
 }
 
 // fact is the reaction as onReaction takes it, with the request its ack needs.
 func (r fastReaction) fact(received time.Time) reactionFact {
 	req := &socketmode.Request{Type: socketmode.RequestTypeEventsAPI, EnvelopeID: r.envelopeID, RetryAttempt: r.retryAttempt}
-	return reactionFact{req: req, received: received, eventID: r.eventID, user: r.user, reaction: r.reaction,
-		itemType: r.itemType, channel: r.channel, ts: r.ts, eventTS: r.eventTS, added: r.added}
+	return reactionFact{req: req, received: received, slackReaction: r.slackReaction}
 }
 
 // decodeReactionEnvelope reads a Socket Mode frame in one pass if it is an events_api envelope carrying

@@ -90,10 +90,9 @@ func (b *Bot) aheadOfSlack(ts string) bool {
 	return ok && us > now.Add(maxEventTSAhead).UnixMicro()
 }
 
-// reactionFact is a reaction_added or reaction_removed event as the event loop saw it.
-type reactionFact struct {
-	req      *socketmode.Request
-	received time.Time
+// slackReaction is what the bot takes from a reaction_added or reaction_removed event, however it
+// was decoded (slack-go's parse, or the fast decoder).
+type slackReaction struct {
 	eventID  string
 	user     string
 	reaction string
@@ -102,6 +101,13 @@ type reactionFact struct {
 	ts       string
 	eventTS  string
 	added    bool
+}
+
+// reactionFact is a reaction event as the event loop saw it, with the request its ack needs.
+type reactionFact struct {
+	req      *socketmode.Request
+	received time.Time
+	slackReaction
 }
 
 type pendingReaction struct {
